@@ -1,0 +1,495 @@
+//! The audit pipeline: read exports, hash secrets in parallel, sort the
+//! hashes, ask every source, write the reset list and the summary.
+//!
+//! ```text
+//! inputs ─reader thread─► batches ─rayon─► hashes ─► QuerySet per kind
+//!        ─► sources (hits, unchecked) ─► findings ─► reset list + summary
+//! ```
+//!
+//! Reading happens on its own thread while the previous batch is hashed, so
+//! parsing and hashing overlap. Plaintext lives only inside a batch and is
+//! wiped when the batch has been hashed.
+
+use crate::accounts::Accounts;
+use crate::findings::{Findings, Reason};
+use crate::hash::{self, HashKind, NotUtf8};
+use crate::input::columns::SecretKind;
+use crate::input::{self, AccountRow, AccountStatus, InputOptions, RejectCause, RowSink, SkipPolicy};
+use crate::outcome::FailOn;
+use crate::progress::Progress;
+use crate::queryset::{Pending, QuerySet};
+use crate::report::summary::{Durations, InputSummary, LookupSummary, SourceSummary, Summary, Tally};
+use crate::report::{atomic, reset_list};
+use crate::source::{self, Lookup, LookupMethod, Source};
+use anyhow::{bail, Result};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Instant;
+use zeroize::Zeroizing;
+
+/// Rows per batch handed from the reader to the hashers.
+const BATCH_ROWS: usize = 32 * 1024;
+/// Rejected rows described on stderr before the rest are only counted.
+const MAX_REJECT_WARNINGS: u64 = 20;
+
+/// Which sources to ask.
+#[derive(Clone, Debug)]
+pub struct SourceOptions {
+    pub corpora: Vec<PathBuf>,
+    pub wordlists: Vec<PathBuf>,
+    pub method: LookupMethod,
+    pub min_count: u64,
+}
+
+/// A validated audit configuration.
+#[derive(Clone, Debug)]
+pub struct AuditConfig {
+    pub inputs: Vec<PathBuf>,
+    pub input: InputOptions,
+    pub sources: SourceOptions,
+    pub output: Option<PathBuf>,
+    pub summary: Option<PathBuf>,
+    pub strict: bool,
+    pub fail_on: FailOn,
+    pub quiet: bool,
+}
+
+/// The sources to ask, and whether only the built-in list is among them.
+pub fn open_sources(options: &SourceOptions) -> Result<(Vec<Box<dyn Source>>, bool)> {
+    let mut sources: Vec<Box<dyn Source>> = Vec::new();
+    for path in &options.corpora {
+        sources.push(source::open_corpus(path, options.method)?);
+    }
+    for path in &options.wordlists {
+        sources.push(Box::new(source::plain_list::PlainList::from_file(path)?));
+    }
+    let builtin_only = sources.is_empty();
+    if builtin_only {
+        sources.push(Box::new(source::plain_list::PlainList::builtin()));
+    }
+    Ok((sources, builtin_only))
+}
+
+/// The kinds plaintext must be hashed into: every kind a fixed-kind source
+/// (a corpus) answers, or SHA-1 when only lists (which answer any) are used.
+pub fn plaintext_kinds(sources: &[Box<dyn Source>]) -> Vec<HashKind> {
+    let mut kinds: Vec<HashKind> = sources
+        .iter()
+        .filter(|s| s.kinds().len() == 1)
+        .map(|s| s.kinds()[0])
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    if kinds.is_empty() {
+        kinds.push(HashKind::Sha1);
+    }
+    kinds
+}
+
+/// Rows of one export, accumulated for hashing.
+#[derive(Default)]
+struct Batch {
+    file: usize,
+    names: Vec<u8>,
+    name_ends: Vec<usize>,
+    /// Plaintext lives only here, and is wiped when the batch is dropped.
+    secrets: Zeroizing<Vec<u8>>,
+    secret_ends: Vec<usize>,
+    kinds: Vec<SecretKind>,
+    lines: Vec<u64>,
+    statuses: Vec<AccountStatus>,
+    rejects: Vec<(u64, RejectCause, String)>,
+    skips: BTreeMap<SkipPolicy, u64>,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// The byte range of item `i` in an arena whose item ends are `ends`.
+    fn span(ends: &[usize], i: usize) -> std::ops::Range<usize> {
+        let start = if i == 0 { 0 } else { ends[i - 1] };
+        start..ends[i]
+    }
+
+    fn name(&self, i: usize) -> &[u8] {
+        &self.names[Self::span(&self.name_ends, i)]
+    }
+
+    fn secret(&self, i: usize) -> &[u8] {
+        &self.secrets[Self::span(&self.secret_ends, i)]
+    }
+}
+
+/// The reader thread's sink: fills batches and sends them on.
+struct BatchSink<'a> {
+    tx: &'a mpsc::SyncSender<Result<Batch>>,
+    batch: Batch,
+    display: &'a str,
+    strict: bool,
+}
+
+impl BatchSink<'_> {
+    fn send(&mut self) -> Result<()> {
+        let next = Batch {
+            file: self.batch.file,
+            ..Batch::default()
+        };
+        let full = std::mem::replace(&mut self.batch, next);
+        self.tx
+            .send(Ok(full))
+            .map_err(|_| anyhow::anyhow!("the audit stopped reading"))
+    }
+
+    fn maybe_send(&mut self) -> Result<()> {
+        if self.batch.len() + self.batch.rejects.len() >= BATCH_ROWS {
+            self.send()?;
+        }
+        Ok(())
+    }
+}
+
+impl RowSink for BatchSink<'_> {
+    fn account(&mut self, row: AccountRow<'_>) -> Result<()> {
+        let b = &mut self.batch;
+        b.names.extend_from_slice(row.account);
+        b.name_ends.push(b.names.len());
+        b.secrets.extend_from_slice(row.secret);
+        b.secret_ends.push(b.secrets.len());
+        b.kinds.push(row.kind);
+        b.lines.push(row.line);
+        b.statuses.push(row.status);
+        self.maybe_send()
+    }
+
+    fn rejected(&mut self, line: u64, cause: RejectCause, detail: &str) -> Result<()> {
+        if self.strict {
+            bail!(
+                "{}:{line}: row rejected ({}): {detail} (--strict)",
+                self.display,
+                cause.name()
+            );
+        }
+        self.batch.rejects.push((line, cause, detail.to_string()));
+        self.maybe_send()
+    }
+
+    fn skipped(&mut self, _line: u64, policy: SkipPolicy) {
+        *self.batch.skips.entry(policy).or_default() += 1;
+    }
+}
+
+/// Hashes and bookkeeping gathered while reading.
+#[derive(Default)]
+struct Gathered {
+    accounts: Accounts,
+    sha1: Pending<20>,
+    ntlm: Pending<16>,
+    rows_read: u64,
+    rejected: Tally,
+    skipped: Tally,
+    warned: u64,
+}
+
+/// The hashes one secret yields, per kind asked.
+struct Digests {
+    sha1: Option<[u8; 20]>,
+    ntlm: Option<Result<[u8; 16], NotUtf8>>,
+}
+
+fn digest(kind: SecretKind, secret: &[u8], sha1: bool, ntlm: bool) -> Digests {
+    match kind {
+        SecretKind::Plain => Digests {
+            sha1: sha1.then(|| hash::sha1(secret)),
+            ntlm: ntlm.then(|| hash::ntlm(secret)),
+        },
+        SecretKind::Sha1 => Digests {
+            sha1: secret.try_into().ok(),
+            ntlm: None,
+        },
+        SecretKind::Ntlm => Digests {
+            sha1: None,
+            ntlm: secret.try_into().ok().map(Ok),
+        },
+    }
+}
+
+impl Gathered {
+    fn absorb(
+        &mut self,
+        batch: Batch,
+        kinds: &[HashKind],
+        inputs: &[String],
+        progress: &Progress,
+        bar: &indicatif::ProgressBar,
+    ) -> Result<()> {
+        let (want_sha1, want_ntlm) = (kinds.contains(&HashKind::Sha1), kinds.contains(&HashKind::Ntlm));
+        let digests: Vec<Digests> = (0..batch.len())
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|i| digest(batch.kinds[i], batch.secret(i), want_sha1, want_ntlm))
+            .collect();
+        let display = &inputs[batch.file];
+        let reject = |g: &mut Gathered, line: u64, cause: RejectCause, detail: &str| {
+            g.rejected.add(cause.name(), 1);
+            g.warned += 1;
+            if g.warned <= MAX_REJECT_WARNINGS {
+                bar.suspend(|| {
+                    progress.warn(&format!("{display}:{line}: row rejected ({}): {detail}", cause.name()))
+                });
+            }
+        };
+        for (line, cause, detail) in &batch.rejects {
+            reject(self, *line, *cause, detail);
+        }
+        for (policy, n) in &batch.skips {
+            let name = serde_json::to_value(policy)?;
+            self.skipped.add(name.as_str().unwrap_or("policy"), *n);
+        }
+        for (i, d) in digests.into_iter().enumerate() {
+            if let Some(Err(NotUtf8)) = d.ntlm {
+                reject(
+                    self,
+                    batch.lines[i],
+                    RejectCause::InvalidUtf8,
+                    "password is not valid UTF-8, so it has no NTLM hash",
+                );
+                continue;
+            }
+            let id = self
+                .accounts
+                .push(batch.name(i), batch.file, batch.lines[i], batch.statuses[i])?;
+            if let Some(h) = d.sha1 {
+                self.sha1.push(h, id);
+            }
+            if let Some(Ok(h)) = d.ntlm {
+                self.ntlm.push(h, id);
+            }
+        }
+        let rows = (batch.len() + batch.rejects.len()) as u64 + batch.skips.values().sum::<u64>();
+        self.rows_read += rows;
+        bar.inc(rows);
+        Ok(())
+    }
+}
+
+/// What a finished audit tells its caller.
+pub struct Outcome {
+    pub exit_code: u8,
+    pub summary: Summary,
+}
+
+/// Run an audit; the reset list goes to `cfg.output` or to `stdout`.
+pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
+    let started = Instant::now();
+    let progress = Progress::new(cfg.quiet);
+    let mut durations = Durations::default();
+    if cfg.inputs.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        bail!("standard input (-) can be read only once");
+    }
+    let (sources, builtin_only) = open_sources(&cfg.sources)?;
+    durations.open_sources = started.elapsed().as_millis() as u64;
+    let mut opened = Vec::new();
+    for path in &cfg.inputs {
+        opened.push(input::open(path, &cfg.input)?);
+    }
+    for inp in &opened {
+        if let Some(kind) = inp.kind.hash_kind() {
+            if !sources.iter().any(|s| s.kinds().contains(&kind)) {
+                bail!(
+                    "{} holds {kind} hashes but no source can check {kind}: add a {kind} corpus (--corpus) or a --wordlist",
+                    inp.display
+                );
+            }
+        }
+    }
+    let kinds = plaintext_kinds(&sources);
+    let inputs: Vec<String> = opened.iter().map(|i| i.display.clone()).collect();
+    let input_summaries: Vec<InputSummary> = opened
+        .iter()
+        .map(|i| InputSummary {
+            path: i.path.clone(),
+            format: i.format,
+            secret_kind: i.kind,
+            compression: i.compression,
+        })
+        .collect();
+
+    let t_read = Instant::now();
+    let bar = progress.counter("reading");
+    let mut gathered = Gathered::default();
+    let (tx, rx) = mpsc::sync_channel::<Result<Batch>>(4);
+    let strict = cfg.strict;
+    std::thread::scope(|scope| -> Result<()> {
+        let reader = scope.spawn(move || {
+            for (file, inp) in opened.into_iter().enumerate() {
+                let display = inp.display.clone();
+                let mut sink = BatchSink {
+                    tx: &tx,
+                    batch: Batch {
+                        file,
+                        ..Batch::default()
+                    },
+                    display: &display,
+                    strict,
+                };
+                let result = inp.read(&mut sink).and_then(|()| sink.send());
+                if let Err(e) = result {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        });
+        for batch in rx.iter() {
+            gathered.absorb(batch?, &kinds, &inputs, &progress, &bar)?;
+        }
+        reader.join().expect("reader thread does not panic");
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    if gathered.warned > MAX_REJECT_WARNINGS {
+        progress.warn(&format!(
+            "{} more rejected rows not shown (see --summary for counts by cause)",
+            gathered.warned - MAX_REJECT_WARNINGS
+        ));
+    }
+    durations.read_and_hash = t_read.elapsed().as_millis() as u64;
+
+    let t_sort = Instant::now();
+    let Gathered {
+        accounts,
+        sha1,
+        ntlm,
+        rows_read,
+        rejected,
+        skipped,
+        ..
+    } = gathered;
+    let querysets: Vec<QuerySet> = vec![sha1.build(HashKind::Sha1), ntlm.build(HashKind::Ntlm)];
+    durations.sort = t_sort.elapsed().as_millis() as u64;
+
+    let t_lookup = Instant::now();
+    let mut findings = Findings::default();
+    let mut source_summaries = Vec::new();
+    for (si, src) in sources.iter().enumerate() {
+        let mut lookups = Vec::new();
+        for qs in querysets.iter().filter(|q| !q.is_empty() && src.kinds().contains(&q.kind)) {
+            let t = Instant::now();
+            let bar = progress.bar(qs.len() as u64, &format!("{} ({})", src.name(), qs.kind));
+            let answer = src.lookup(&Lookup {
+                kind: qs.kind,
+                hashes: qs.hashes(),
+                progress: &bar,
+            })?;
+            bar.finish_and_clear();
+            let mut below = 0;
+            for &(qi, count) in &answer.hits {
+                if src.counts() && count.unwrap_or(0) < cfg.sources.min_count {
+                    below += 1;
+                    continue;
+                }
+                for &acc in qs.accounts_of(qi) {
+                    findings.hit(acc, si, count);
+                }
+            }
+            for &qi in &answer.unchecked {
+                for &acc in qs.accounts_of(qi) {
+                    findings.unchecked(acc);
+                }
+            }
+            if let Some(w) = &answer.warning {
+                progress.warn(w);
+            }
+            lookups.push(LookupSummary {
+                hash_kind: qs.kind,
+                method: answer.method,
+                queried: qs.len() as u64,
+                hits: answer.hits.len() as u64 - below,
+                hits_below_min_count: below,
+                unchecked: answer.unchecked.len() as u64,
+                lines_read: answer.lines_read,
+                duration_ms: t.elapsed().as_millis() as u64,
+            });
+        }
+        source_summaries.push(SourceSummary {
+            info: src.info(),
+            lookups,
+        });
+    }
+    durations.lookup = t_lookup.elapsed().as_millis() as u64;
+
+    let t_report = Instant::now();
+    let names: Vec<String> = sources.iter().map(|s| s.name().to_string()).collect();
+    let report_rows = match &cfg.output {
+        Some(path) => {
+            let mut rows = 0;
+            atomic::write(path, |w| {
+                rows = reset_list::write(w, &accounts, &findings, &inputs, &names)?;
+                Ok(())
+            })?;
+            rows
+        }
+        None => reset_list::write(stdout, &accounts, &findings, &inputs, &names)?,
+    };
+    durations.report = t_report.elapsed().as_millis() as u64;
+
+    let mut flagged = Tally::default();
+    for reason in Reason::ALL.into_iter().filter(|r| *r != Reason::Unchecked) {
+        flagged.add(reason.name(), findings.count(reason));
+    }
+    let unchecked = findings.count(Reason::Unchecked);
+    let exit_code = cfg
+        .fail_on
+        .exit_code(|r| findings.count(r), rejected.total);
+    let mut notes = Vec::new();
+    if builtin_only {
+        notes.push(format!(
+            "only the built-in list of the {} most common leaked passwords was checked; pass --corpus for a full breach corpus",
+            source_summaries[0].info.entries.unwrap_or(0)
+        ));
+    }
+    let mut distinct = BTreeMap::new();
+    for qs in &querysets {
+        if !qs.is_empty() {
+            distinct.insert(qs.kind, qs.len() as u64);
+        }
+    }
+    durations.total = started.elapsed().as_millis() as u64;
+    let summary = Summary {
+        credaudit_version: env!("CARGO_PKG_VERSION"),
+        inputs: input_summaries,
+        rows_read,
+        accounts_checked: accounts.len() as u64,
+        rows_rejected: rejected,
+        rows_skipped: skipped,
+        accounts_flagged: flagged,
+        accounts_unchecked: unchecked,
+        report_rows,
+        distinct_hashes: distinct,
+        min_count: cfg.sources.min_count,
+        sources: source_summaries,
+        builtin_only,
+        notes,
+        durations_ms: durations,
+        exit_code,
+    };
+    debug_assert_eq!(
+        summary.rows_read,
+        summary.accounts_checked + summary.rows_rejected.total + summary.rows_skipped.total
+    );
+    if let Some(path) = &cfg.summary {
+        atomic::write(path, |w| {
+            serde_json::to_writer_pretty(&mut *w, &summary)?;
+            w.write_all(b"\n")?;
+            Ok(())
+        })?;
+    }
+    if builtin_only && !cfg.quiet {
+        progress.warn(&summary.notes[0]);
+    }
+    Ok(Outcome { exit_code, summary })
+}

@@ -1,0 +1,198 @@
+//! Hash kinds and the parallel hashing of plaintext secrets.
+//!
+//! Breach corpora come in two kinds: SHA-1 (Have I Been Pwned's default
+//! download) and NTLM (MD4 over the UTF-16LE password, what Active Directory
+//! stores). Plaintext secrets are hashed once, in parallel, into whichever
+//! kinds the configured sources can answer; the plaintext is dropped right
+//! after.
+
+use md4::Md4;
+use sha1::{Digest, Sha1};
+use std::fmt;
+
+/// The unsalted hash kinds that breach corpora are published in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HashKind {
+    Sha1,
+    Ntlm,
+}
+
+impl HashKind {
+    pub const ALL: [HashKind; 2] = [HashKind::Sha1, HashKind::Ntlm];
+
+    /// Digest length in bytes.
+    pub fn bytes(self) -> usize {
+        match self {
+            HashKind::Sha1 => 20,
+            HashKind::Ntlm => 16,
+        }
+    }
+
+    /// Digest length in hex characters.
+    pub fn hex_len(self) -> usize {
+        self.bytes() * 2
+    }
+
+    /// The kind whose hex form has `len` characters, if any.
+    pub fn from_hex_len(len: usize) -> Option<HashKind> {
+        match len {
+            40 => Some(HashKind::Sha1),
+            32 => Some(HashKind::Ntlm),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            HashKind::Sha1 => "sha1",
+            HashKind::Ntlm => "ntlm",
+        }
+    }
+}
+
+impl fmt::Display for HashKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// SHA-1 of the raw password bytes.
+pub fn sha1(password: &[u8]) -> [u8; 20] {
+    Sha1::digest(password).into()
+}
+
+/// Why a plaintext could not be hashed into a kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotUtf8;
+
+/// NTLM: MD4 over the UTF-16LE encoding of the password.
+///
+/// Windows stores passwords as UTF-16 strings, so the bytes given must be
+/// valid UTF-8 to know which characters they are. Bytes that are not UTF-8
+/// have no defined NTLM hash and are refused rather than guessed at.
+pub fn ntlm(password: &[u8]) -> Result<[u8; 16], NotUtf8> {
+    let text = std::str::from_utf8(password).map_err(|_| NotUtf8)?;
+    let mut hasher = Md4::new();
+    let mut unit = [0u16; 2];
+    for ch in text.chars() {
+        for code in ch.encode_utf16(&mut unit) {
+            hasher.update(code.to_le_bytes());
+        }
+    }
+    Ok(hasher.finalize().into())
+}
+
+/// Hash one plaintext into `kind`, writing the digest into `out`.
+pub fn hash_into(kind: HashKind, password: &[u8], out: &mut [u8]) -> Result<(), NotUtf8> {
+    match kind {
+        HashKind::Sha1 => out.copy_from_slice(&sha1(password)),
+        HashKind::Ntlm => out.copy_from_slice(&ntlm(password)?),
+    }
+    Ok(())
+}
+
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Decode one hex digit (either case).
+#[inline]
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+/// Decode `hex` (even length, either case) into `out`; false if any digit is
+/// not hex or the lengths disagree.
+#[inline]
+pub fn decode_hex(hex: &[u8], out: &mut [u8]) -> bool {
+    if hex.len() != out.len() * 2 {
+        return false;
+    }
+    for (pair, byte) in hex.chunks_exact(2).zip(out.iter_mut()) {
+        match (hex_val(pair[0]), hex_val(pair[1])) {
+            (Some(h), Some(l)) => *byte = (h << 4) | l,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// True when every byte is a hex digit.
+pub fn is_hex(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&c| hex_val(c).is_some())
+}
+
+/// Upper-case hex of `bytes`.
+pub fn encode_hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(HEX_UPPER[(b >> 4) as usize] as char);
+        s.push(HEX_UPPER[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// The 5-hex-character prefix of a hash: the only part of a hash that may
+/// ever be shown or sent anywhere.
+pub fn prefix5(hash: &[u8]) -> String {
+    let mut s = encode_hex(&hash[..3]);
+    s.truncate(5);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha1_known_answer() {
+        assert_eq!(
+            encode_hex(&sha1(b"password")),
+            "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8"
+        );
+        assert_eq!(
+            encode_hex(&sha1(b"")),
+            "DA39A3EE5E6B4B0D3255BFEF95601890AFD80709"
+        );
+    }
+
+    #[test]
+    fn ntlm_known_answer() {
+        assert_eq!(
+            encode_hex(&ntlm(b"password").unwrap()),
+            "8846F7EAEE8FB117AD06BDD830B7586C"
+        );
+        assert_eq!(
+            encode_hex(&ntlm(b"").unwrap()),
+            "31D6CFE0D16AE931B73C59D7E0C089C0"
+        );
+    }
+
+    #[test]
+    fn ntlm_encodes_non_ascii_as_utf16() {
+        // "é" is one UTF-16 unit 0x00E9; "😀" is a surrogate pair.
+        let mut manual = Md4::new();
+        manual.update([0xE9, 0x00]);
+        let expected: [u8; 16] = manual.finalize().into();
+        assert_eq!(ntlm("é".as_bytes()).unwrap(), expected);
+        let mut pair = Md4::new();
+        pair.update([0x3D, 0xD8, 0x00, 0xDE]);
+        let expected: [u8; 16] = pair.finalize().into();
+        assert_eq!(ntlm("😀".as_bytes()).unwrap(), expected);
+        assert_eq!(ntlm(b"\xff\xfe"), Err(NotUtf8));
+    }
+
+    #[test]
+    fn hex_round_trip_and_rejects() {
+        let mut out = [0u8; 2];
+        assert!(decode_hex(b"aB0f", &mut out));
+        assert_eq!(out, [0xAB, 0x0F]);
+        assert!(!decode_hex(b"aB0g", &mut out));
+        assert!(!decode_hex(b"aB0", &mut out));
+        assert_eq!(prefix5(&[0x5B, 0xAA, 0x61, 0xE4]), "5BAA6");
+    }
+}

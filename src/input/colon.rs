@@ -1,0 +1,289 @@
+//! Colon-separated hash dumps from Windows domains:
+//!
+//! * `user:nthash` — DSInternals `Format-Custom -View HashcatNT`, hashcat input
+//!   (a 40-hex SHA-1 works the same way);
+//! * pwdump `user:rid:lmhash:nthash:::`;
+//! * impacket secretsdump, which adds `DOMAIN\user` names, ` (pwdLastSet=...)`
+//!   and ` (status=Disabled)` suffixes, `user_historyN` lines for old
+//!   passwords, machine accounts ending in `$`, Kerberos key lines, cleartext
+//!   lines and `[*] ...` progress banners.
+//!
+//! Each line is judged by its own shape, so a file mixing these works.
+
+use super::columns::SecretKind;
+use super::decompress::{describe_read_error, Compression};
+use super::{
+    decode_hash_field, AccountRow, AccountStatus, InputOptions, RejectCause, RowSink, SkipPolicy,
+    SkipRules, MAX_ACCOUNT_BYTES,
+};
+use crate::hash::{is_hex, HashKind};
+use anyhow::{bail, Result};
+use std::io::BufRead;
+
+/// The shape of one line.
+#[derive(Debug, PartialEq, Eq)]
+enum Line<'a> {
+    /// `name:hash` or pwdump; `hash` is the hex NT (or SHA-1) field.
+    Credential {
+        name: &'a [u8],
+        hash: &'a [u8],
+        status: AccountStatus,
+    },
+    Skip(SkipPolicy),
+    Reject(RejectCause, &'static str),
+}
+
+fn all_digits(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(u8::is_ascii_digit)
+}
+
+/// Kerberos key types secretsdump prints by name.
+fn is_kerberos_type(s: &[u8]) -> bool {
+    const TYPES: &[&[u8]] = &[
+        b"aes256-cts-hmac-sha1-96",
+        b"aes128-cts-hmac-sha1-96",
+        b"des-cbc-md5",
+        b"des-cbc-crc",
+        b"rc4_hmac",
+    ];
+    TYPES.contains(&s)
+}
+
+fn parse_line(line: &[u8]) -> Line<'_> {
+    if line.first() == Some(&b'[') {
+        return Line::Skip(SkipPolicy::BannerLine);
+    }
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return Line::Reject(RejectCause::MalformedLine, "no ':' separator");
+    };
+    let (name, rest) = (&line[..colon], &line[colon + 1..]);
+    if name.is_empty() {
+        return Line::Reject(RejectCause::MissingField, "account is empty");
+    }
+    let fields: Vec<&[u8]> = rest.splitn(4, |&b| b == b':').collect();
+    match fields.as_slice() {
+        // user:hash
+        [hash] => Line::Credential {
+            name,
+            hash: hash.trim_ascii(),
+            status: AccountStatus::Unknown,
+        },
+        [b"CLEARTEXT", ..] => Line::Skip(SkipPolicy::CleartextLine),
+        [kind, key] if (is_kerberos_type(kind) || all_digits(kind)) && is_hex(key) => {
+            Line::Skip(SkipPolicy::KerberosKey)
+        }
+        [kind, _, ..] if is_kerberos_type(kind) => Line::Skip(SkipPolicy::KerberosKey),
+        // pwdump: rid:lm:nt:::suffix
+        [rid, lm, nt, tail] if all_digits(rid) => {
+            if !(lm.is_empty() || (lm.len() == 32 && is_hex(lm))) {
+                return Line::Reject(RejectCause::BadHex, "LM hash field is not 32 hex characters");
+            }
+            let Some(suffix) = tail.strip_prefix(b"::") else {
+                return Line::Reject(RejectCause::MalformedLine, "pwdump line does not end in ':::'");
+            };
+            Line::Credential {
+                name,
+                hash: nt,
+                status: status_of(suffix),
+            }
+        }
+        [rid, ..] if all_digits(rid) => {
+            Line::Reject(RejectCause::MalformedLine, "pwdump line has too few fields")
+        }
+        _ => Line::Reject(RejectCause::MalformedLine, "neither user:hash nor pwdump"),
+    }
+}
+
+/// secretsdump's ` (status=Enabled)` / ` (status=Disabled)` suffix.
+fn status_of(suffix: &[u8]) -> AccountStatus {
+    let has = |needle: &[u8]| suffix.windows(needle.len()).any(|w| w == needle);
+    if has(b"(status=Disabled)") {
+        AccountStatus::Disabled
+    } else if has(b"(status=Enabled)") {
+        AccountStatus::Enabled
+    } else {
+        AccountStatus::Unknown
+    }
+}
+
+/// `name_historyN`: a password-history entry.
+fn is_history(name: &[u8]) -> bool {
+    let digits = name.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    digits > 0 && name[..name.len() - digits].ends_with(b"_history")
+}
+
+/// Does the start of a stream look like a colon dump rather than a CSV header?
+pub fn looks_like(head: &[u8]) -> bool {
+    first_credential_kind(head).is_some()
+        || head
+            .split(|&b| b == b'\n')
+            .next()
+            .is_some_and(|l| l.starts_with(b"[*]"))
+}
+
+/// The hash kind of the first credential line in `head`.
+fn first_credential_kind(head: &[u8]) -> Option<HashKind> {
+    head.split(|&b| b == b'\n')
+        .map(strip_cr)
+        .filter(|l| !l.is_empty())
+        .take(200)
+        .find_map(|l| match parse_line(l) {
+            Line::Credential { hash, .. } if is_hex(hash) => HashKind::from_hex_len(hash.len()),
+            _ => None,
+        })
+}
+
+fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+pub struct ColonRows {
+    reader: Box<dyn BufRead + Send>,
+    display: String,
+    compression: Compression,
+    kind: HashKind,
+    skip: SkipRules,
+}
+
+impl ColonRows {
+    pub fn new(
+        reader: Box<dyn BufRead + Send>,
+        head: &[u8],
+        options: &InputOptions,
+        display: &str,
+        compression: Compression,
+    ) -> Result<ColonRows> {
+        let kind = match options.secret_kind {
+            Some(SecretKind::Plain) => {
+                bail!("{display}: colon dumps hold hashes; --secret-kind must be sha1 or ntlm")
+            }
+            Some(kind) => kind.hash_kind().expect("hash kinds have a HashKind"),
+            None => first_credential_kind(head).unwrap_or(HashKind::Ntlm),
+        };
+        Ok(ColonRows {
+            reader,
+            display: display.to_string(),
+            compression,
+            kind,
+            skip: options.skip,
+        })
+    }
+
+    pub fn kind(&self) -> SecretKind {
+        SecretKind::from_hash_kind(self.kind)
+    }
+
+    pub fn read(mut self, sink: &mut dyn RowSink) -> Result<()> {
+        let mut buf = Vec::with_capacity(256);
+        let mut line_no = 0u64;
+        let mut hash = [0u8; 20];
+        loop {
+            buf.clear();
+            match self.reader.read_until(b'\n', &mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => bail!(
+                    "{}: after line {line_no}: {}",
+                    self.display,
+                    describe_read_error(&e, self.compression)
+                ),
+            }
+            line_no += 1;
+            let line = strip_cr(buf.strip_suffix(b"\n").unwrap_or(&buf));
+            if line.trim_ascii().is_empty() {
+                continue;
+            }
+            let (name, hex, status) = match parse_line(line) {
+                Line::Skip(policy) => {
+                    sink.skipped(line_no, policy);
+                    continue;
+                }
+                Line::Reject(cause, detail) => {
+                    sink.rejected(line_no, cause, detail)?;
+                    continue;
+                }
+                Line::Credential { name, hash, status } => (name, hash, status),
+            };
+            if name.len() > MAX_ACCOUNT_BYTES {
+                let detail = format!("account is longer than {MAX_ACCOUNT_BYTES} bytes");
+                sink.rejected(line_no, RejectCause::FieldTooLong, &detail)?;
+                continue;
+            }
+            let policy = if is_history(name) {
+                self.skip.history.then_some(SkipPolicy::History)
+            } else if name.ends_with(b"$") {
+                self.skip.machine.then_some(SkipPolicy::MachineAccount)
+            } else if status == AccountStatus::Disabled {
+                self.skip.disabled.then_some(SkipPolicy::DisabledAccount)
+            } else {
+                None
+            };
+            if let Some(policy) = policy {
+                sink.skipped(line_no, policy);
+                continue;
+            }
+            match decode_hash_field(hex, self.kind, &mut hash) {
+                Ok(n) => sink.account(AccountRow {
+                    account: name,
+                    secret: &hash[..n],
+                    kind: SecretKind::from_hash_kind(self.kind),
+                    line: line_no,
+                    status,
+                })?,
+                Err((cause, detail)) => sink.rejected(line_no, cause, &detail)?,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NT: &[u8] = b"8846f7eaee8fb117ad06bdd830b7586c";
+
+    #[test]
+    fn secretsdump_shapes() {
+        let line = b"CONTOSO\\jdoe:1104:aad3b435b51404eeaad3b435b51404ee:8846f7eaee8fb117ad06bdd830b7586c::: (pwdLastSet=2023-01-01 10:00) (status=Disabled)";
+        assert_eq!(
+            parse_line(line),
+            Line::Credential {
+                name: b"CONTOSO\\jdoe",
+                hash: NT,
+                status: AccountStatus::Disabled
+            }
+        );
+        assert_eq!(
+            parse_line(b"[*] Dumping Domain Credentials (domain\\uid:rid:lmhash:nthash)"),
+            Line::Skip(SkipPolicy::BannerLine)
+        );
+        assert_eq!(
+            parse_line(b"jdoe:aes256-cts-hmac-sha1-96:0011aabb"),
+            Line::Skip(SkipPolicy::KerberosKey)
+        );
+        assert_eq!(
+            parse_line(b"jdoe:CLEARTEXT:whatever:with:colons"),
+            Line::Skip(SkipPolicy::CleartextLine)
+        );
+        assert!(is_history(b"CONTOSO\\jdoe_history12"));
+        assert!(!is_history(b"history"));
+        assert!(!is_history(b"jdoe_history"));
+    }
+
+    #[test]
+    fn hashcat_and_malformed() {
+        assert_eq!(
+            parse_line(b"jdoe:8846f7eaee8fb117ad06bdd830b7586c"),
+            Line::Credential {
+                name: b"jdoe",
+                hash: NT,
+                status: AccountStatus::Unknown
+            }
+        );
+        assert!(matches!(parse_line(b"no separator"), Line::Reject(RejectCause::MalformedLine, _)));
+        assert!(matches!(parse_line(b"u:500:zz:aa"), Line::Reject(..)));
+        assert_eq!(first_credential_kind(b"[*] x\nu:1:aad3b435b51404eeaad3b435b51404ee:8846f7eaee8fb117ad06bdd830b7586c:::\n"), Some(HashKind::Ntlm));
+        assert_eq!(first_credential_kind(b"u:5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8\n"), Some(HashKind::Sha1));
+        assert_eq!(first_credential_kind(b"email,password\n"), None);
+    }
+}

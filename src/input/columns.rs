@@ -1,0 +1,301 @@
+//! Which column holds the account and which the secret, and what kind of
+//! secret it is.
+//!
+//! Exports name their columns differently (Chrome `username,password`,
+//! Bitwarden `login_username,login_password`, a database dump `email,sha1`),
+//! so the header is matched against known names in priority order, and the
+//! content of the first rows confirms or decides the secret kind.
+
+use crate::hash::{is_hex, HashKind};
+use anyhow::{bail, Result};
+
+/// A column chosen by the user: a header name or a 1-based index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ColumnRef {
+    Name(String),
+    Index(usize),
+}
+
+impl std::str::FromStr for ColumnRef {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.parse::<usize>() {
+            Ok(0) => Err("column indexes start at 1".into()),
+            Ok(n) => Ok(ColumnRef::Index(n)),
+            Err(_) if s.is_empty() => Err("empty column name".into()),
+            Err(_) => Ok(ColumnRef::Name(s.to_string())),
+        }
+    }
+}
+
+/// What a secret column holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretKind {
+    Plain,
+    Sha1,
+    Ntlm,
+}
+
+impl SecretKind {
+    pub fn hash_kind(self) -> Option<HashKind> {
+        match self {
+            SecretKind::Plain => None,
+            SecretKind::Sha1 => Some(HashKind::Sha1),
+            SecretKind::Ntlm => Some(HashKind::Ntlm),
+        }
+    }
+
+    pub fn from_hash_kind(kind: HashKind) -> SecretKind {
+        match kind {
+            HashKind::Sha1 => SecretKind::Sha1,
+            HashKind::Ntlm => SecretKind::Ntlm,
+        }
+    }
+}
+
+/// Account column names, most specific first. `name` comes last because
+/// browser exports use it for the site, not the person.
+const ACCOUNT_NAMES: &[&str] = &[
+    "email",
+    "e_mail",
+    "email_address",
+    "mail",
+    "username",
+    "user_name",
+    "login_username",
+    "userprincipalname",
+    "samaccountname",
+    "user",
+    "login",
+    "account",
+    "account_name",
+    "uid",
+    "name",
+];
+
+const PLAIN_NAMES: &[&str] = &[
+    "password",
+    "login_password",
+    "passwd",
+    "pass",
+    "pwd",
+    "plaintext",
+    "plain_password",
+    "cleartext",
+];
+const SHA1_NAMES: &[&str] = &[
+    "sha1",
+    "sha_1",
+    "sha1_hash",
+    "password_sha1",
+    "sha1_password",
+    "pwd_sha1",
+];
+const NTLM_NAMES: &[&str] = &[
+    "ntlm",
+    "nt_hash",
+    "nthash",
+    "ntlm_hash",
+    "nt",
+    "unicodepwd",
+    "password_ntlm",
+];
+const GENERIC_HASH_NAMES: &[&str] = &["hash", "password_hash", "passwordhash", "pwdhash", "digest"];
+
+/// Lower-case, trimmed, spaces and dashes as underscores.
+fn normalise(header: &[u8]) -> String {
+    String::from_utf8_lossy(header)
+        .trim()
+        .to_ascii_lowercase()
+        .replace([' ', '-'], "_")
+}
+
+fn find_named(headers: &[String], names: &[&str]) -> Option<usize> {
+    names
+        .iter()
+        .find_map(|name| headers.iter().position(|h| h == name))
+}
+
+fn resolve(headers: &[String], raw: &[Vec<u8>], column: &ColumnRef) -> Result<usize> {
+    match column {
+        ColumnRef::Index(n) if *n <= raw.len() => Ok(n - 1),
+        ColumnRef::Index(n) => bail!("column {n} does not exist: the header has {} columns", raw.len()),
+        ColumnRef::Name(name) => {
+            let wanted = normalise(name.as_bytes());
+            headers
+                .iter()
+                .position(|h| *h == wanted)
+                .ok_or_else(|| anyhow::anyhow!("no column named {name:?}; the header has {}", list(raw)))
+        }
+    }
+}
+
+fn list(raw: &[Vec<u8>]) -> String {
+    raw.iter()
+        .map(|h| format!("{:?}", String::from_utf8_lossy(h)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How the secret kind was decided, before the content has been seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NameHint {
+    Plain,
+    Hash(HashKind),
+    GenericHash,
+}
+
+/// The columns chosen for an export, before the content check.
+#[derive(Debug)]
+pub struct ColumnChoice {
+    pub account: usize,
+    pub secret: usize,
+    hint: NameHint,
+}
+
+/// Pick the account and secret columns from a header row.
+pub fn choose(
+    raw_headers: &[Vec<u8>],
+    account: Option<&ColumnRef>,
+    secret: Option<&ColumnRef>,
+) -> Result<ColumnChoice> {
+    let headers: Vec<String> = raw_headers.iter().map(|h| normalise(h)).collect();
+    let secret_hint = |idx: usize| {
+        let h = &headers[idx];
+        if SHA1_NAMES.contains(&h.as_str()) {
+            NameHint::Hash(HashKind::Sha1)
+        } else if NTLM_NAMES.contains(&h.as_str()) {
+            NameHint::Hash(HashKind::Ntlm)
+        } else if GENERIC_HASH_NAMES.contains(&h.as_str()) {
+            NameHint::GenericHash
+        } else {
+            NameHint::Plain
+        }
+    };
+    let secret_idx = match secret {
+        Some(col) => resolve(&headers, raw_headers, col)?,
+        None => [PLAIN_NAMES, SHA1_NAMES, NTLM_NAMES, GENERIC_HASH_NAMES]
+            .iter()
+            .find_map(|names| find_named(&headers, names))
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no password or hash column found in the header ({}); name one with --secret-col",
+                    list(raw_headers)
+                )
+            })?,
+    };
+    let account_idx = match account {
+        Some(col) => resolve(&headers, raw_headers, col)?,
+        None => ACCOUNT_NAMES
+            .iter()
+            .find_map(|name| {
+                headers
+                    .iter()
+                    .enumerate()
+                    .position(|(i, h)| h == name && i != secret_idx)
+            })
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no account column found in the header ({}); name one with --account-col",
+                    list(raw_headers)
+                )
+            })?,
+    };
+    if account_idx == secret_idx {
+        bail!("the account and secret columns are the same column");
+    }
+    Ok(ColumnChoice {
+        account: account_idx,
+        secret: secret_idx,
+        hint: secret_hint(secret_idx),
+    })
+}
+
+/// Decide the secret kind from the column's name and the first values.
+///
+/// A column named like a hash must hold hex of that width. A column named
+/// `password` holding nothing but 40-hex values is a SHA-1 column under a
+/// plaintext name (common in legacy databases); 32-hex values are ambiguous
+/// (NTLM or MD5) and need `--secret-kind`.
+pub fn decide_kind(choice: &ColumnChoice, header: &str, samples: &[&[u8]]) -> Result<SecretKind> {
+    let non_empty: Vec<&[u8]> = samples.iter().copied().filter(|s| !s.is_empty()).collect();
+    let all_hex_of = |len: usize| {
+        !non_empty.is_empty() && non_empty.iter().all(|s| s.len() == len && is_hex(s))
+    };
+    match choice.hint {
+        NameHint::Hash(kind) => Ok(SecretKind::from_hash_kind(kind)),
+        NameHint::GenericHash => {
+            if all_hex_of(40) {
+                Ok(SecretKind::Sha1)
+            } else if all_hex_of(32) {
+                Ok(SecretKind::Ntlm)
+            } else {
+                bail!(
+                    "column {header:?} does not hold SHA-1 (40 hex) or NTLM (32 hex) hashes in its first rows; \
+                     set --secret-kind if it does"
+                )
+            }
+        }
+        NameHint::Plain => {
+            if non_empty.len() >= 3 && all_hex_of(40) {
+                Ok(SecretKind::Sha1)
+            } else if non_empty.len() >= 3 && all_hex_of(32) {
+                bail!(
+                    "column {header:?} holds 32-hex values: NTLM hashes or something else? \
+                     Set --secret-kind ntlm or --secret-kind plain"
+                )
+            } else {
+                Ok(SecretKind::Plain)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(s: &str) -> Vec<Vec<u8>> {
+        s.split(',').map(|h| h.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn browser_export_uses_username_not_site_name() {
+        let c = choose(&headers("name,url,username,password,note"), None, None).unwrap();
+        assert_eq!((c.account, c.secret), (2, 3));
+    }
+
+    #[test]
+    fn bitwarden_login_columns() {
+        let h = headers("folder,favorite,type,name,notes,fields,reprompt,login_uri,login_username,login_password,login_totp");
+        let c = choose(&h, None, None).unwrap();
+        assert_eq!((c.account, c.secret), (8, 9));
+    }
+
+    #[test]
+    fn override_by_index_and_name() {
+        let h = headers("a,b,c");
+        let c = choose(&h, Some(&ColumnRef::Index(3)), Some(&ColumnRef::Name("A".into()))).unwrap();
+        assert_eq!((c.account, c.secret), (2, 0));
+        assert!(choose(&h, Some(&ColumnRef::Index(4)), None).is_err());
+    }
+
+    #[test]
+    fn kind_from_name_and_content() {
+        let h = headers("email,hash");
+        let c = choose(&h, None, None).unwrap();
+        let sha = b"5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8".as_slice();
+        assert_eq!(decide_kind(&c, "hash", &[sha]).unwrap(), SecretKind::Sha1);
+        assert!(decide_kind(&c, "hash", &[b"$2b$10$abc".as_slice()]).is_err());
+        let p = choose(&headers("email,password"), None, None).unwrap();
+        assert_eq!(decide_kind(&p, "password", &[sha, sha, sha]).unwrap(), SecretKind::Sha1);
+        assert_eq!(decide_kind(&p, "password", &[b"hunter2".as_slice()]).unwrap(), SecretKind::Plain);
+    }
+
+    #[test]
+    fn missing_secret_column_names_the_headers() {
+        let err = choose(&headers("email,phone"), None, None).unwrap_err().to_string();
+        assert!(err.contains("\"phone\""), "{err}");
+    }
+}

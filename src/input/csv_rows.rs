@@ -1,0 +1,178 @@
+//! CSV and TSV exports with a header row: browser and password-manager
+//! exports, `psql \copy ... csv header`, spreadsheets.
+//!
+//! One `csv::ByteRecord` is reused for the whole file (the xsv way), fields
+//! are bytes and never trimmed: a password is whatever bytes the export holds.
+
+use super::columns::{self, SecretKind};
+use super::decompress::{describe_read_error, Compression};
+use super::{
+    decode_hash_field, AccountRow, AccountStatus, InputOptions, RejectCause, RowSink,
+    MAX_ACCOUNT_BYTES, MAX_SECRET_BYTES,
+};
+use anyhow::{bail, Result};
+use std::collections::VecDeque;
+use std::io::BufRead;
+
+/// Rows read ahead to decide the secret kind from content.
+const SAMPLE_ROWS: usize = 64;
+
+/// Pick the delimiter from the header line: tab, comma or semicolon,
+/// whichever appears most outside quotes.
+pub fn sniff_delimiter(head: &[u8]) -> u8 {
+    let line = head.split(|&b| b == b'\n').next().unwrap_or(head);
+    let (mut in_quotes, mut tabs, mut commas, mut semis) = (false, 0, 0, 0);
+    for &b in line {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'\t' if !in_quotes => tabs += 1,
+            b',' if !in_quotes => commas += 1,
+            b';' if !in_quotes => semis += 1,
+            _ => {}
+        }
+    }
+    if tabs > 0 && tabs >= commas && tabs >= semis {
+        b'\t'
+    } else if semis > commas {
+        b';'
+    } else {
+        b','
+    }
+}
+
+pub struct CsvRows {
+    reader: csv::Reader<Box<dyn BufRead + Send>>,
+    display: String,
+    compression: Compression,
+    width: usize,
+    account: usize,
+    secret: usize,
+    kind: SecretKind,
+    ahead: VecDeque<csv::ByteRecord>,
+}
+
+impl CsvRows {
+    pub fn new(
+        input: Box<dyn BufRead + Send>,
+        delimiter: u8,
+        options: &InputOptions,
+        display: &str,
+        compression: Compression,
+    ) -> Result<CsvRows> {
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(input);
+        let read_err = |e: csv::Error| match e.into_kind() {
+            csv::ErrorKind::Io(io) => {
+                anyhow::anyhow!("{display}: {}", describe_read_error(&io, compression))
+            }
+            other => anyhow::anyhow!("{display}: cannot parse CSV ({other:?})"),
+        };
+        let mut header = csv::ByteRecord::new();
+        if !reader.read_byte_record(&mut header).map_err(read_err)? {
+            bail!("{display}: empty input (no header, no rows)");
+        }
+        let raw: Vec<Vec<u8>> = header.iter().map(|h| h.to_vec()).collect();
+        let choice = columns::choose(&raw, options.account_col.as_ref(), options.secret_col.as_ref())
+            .map_err(|e| anyhow::anyhow!("{display}:1: {e}"))?;
+        let mut ahead = VecDeque::new();
+        let mut record = csv::ByteRecord::new();
+        while ahead.len() < SAMPLE_ROWS && reader.read_byte_record(&mut record).map_err(read_err)? {
+            ahead.push_back(record.clone());
+        }
+        if ahead.is_empty() {
+            bail!("{display}: the header has no rows under it");
+        }
+        let secret_header = String::from_utf8_lossy(&raw[choice.secret]).into_owned();
+        let kind = match options.secret_kind {
+            Some(kind) => kind,
+            None => {
+                let samples: Vec<&[u8]> = ahead
+                    .iter()
+                    .filter_map(|r| r.get(choice.secret))
+                    .map(|f| f.trim_ascii())
+                    .collect();
+                columns::decide_kind(&choice, &secret_header, &samples)
+                    .map_err(|e| anyhow::anyhow!("{display}: {e}"))?
+            }
+        };
+        Ok(CsvRows {
+            reader,
+            display: display.to_string(),
+            compression,
+            width: raw.len(),
+            account: choice.account,
+            secret: choice.secret,
+            kind,
+            ahead,
+        })
+    }
+
+    pub fn kind(&self) -> SecretKind {
+        self.kind
+    }
+
+    pub fn read(mut self, sink: &mut dyn RowSink) -> Result<()> {
+        let mut record = csv::ByteRecord::new();
+        let mut hash = [0u8; 20];
+        loop {
+            if let Some(buffered) = self.ahead.pop_front() {
+                record = buffered;
+            } else {
+                match self.reader.read_byte_record(&mut record) {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(()),
+                    Err(e) => {
+                        let line = e.position().map(|p| p.line()).unwrap_or(0);
+                        let why = match e.into_kind() {
+                            csv::ErrorKind::Io(io) => describe_read_error(&io, self.compression),
+                            other => format!("cannot parse CSV ({other:?})"),
+                        };
+                        bail!("{}: after line {line}: {why}", self.display);
+                    }
+                }
+            }
+            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            if record.len() != self.width {
+                let detail = format!("{} fields, the header has {}", record.len(), self.width);
+                sink.rejected(line, RejectCause::WrongColumnCount, &detail)?;
+                continue;
+            }
+            let account = &record[self.account];
+            let secret = &record[self.secret];
+            if account.is_empty() {
+                sink.rejected(line, RejectCause::MissingField, "account is empty")?;
+                continue;
+            }
+            if account.len() > MAX_ACCOUNT_BYTES {
+                let detail = format!("account is longer than {MAX_ACCOUNT_BYTES} bytes");
+                sink.rejected(line, RejectCause::FieldTooLong, &detail)?;
+                continue;
+            }
+            let secret = match self.kind.hash_kind() {
+                None if secret.len() > MAX_SECRET_BYTES => {
+                    let detail = format!("password is longer than {MAX_SECRET_BYTES} bytes");
+                    sink.rejected(line, RejectCause::FieldTooLong, &detail)?;
+                    continue;
+                }
+                None => secret,
+                Some(kind) => match decode_hash_field(secret.trim_ascii(), kind, &mut hash) {
+                    Ok(n) => &hash[..n],
+                    Err((cause, detail)) => {
+                        sink.rejected(line, cause, &detail)?;
+                        continue;
+                    }
+                },
+            };
+            sink.account(AccountRow {
+                account,
+                secret,
+                kind: self.kind,
+                line,
+                status: AccountStatus::Unknown,
+            })?;
+        }
+    }
+}

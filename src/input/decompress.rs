@@ -1,0 +1,68 @@
+//! Transparent decompression, chosen by magic bytes rather than file names:
+//! exports arrive as `users.csv.gz`, as `dump` with no extension, or on a pipe.
+
+use anyhow::{Context, Result};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+const BUFFER: usize = 256 * 1024;
+
+/// The compression a stream was found to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// Open `path` (`-` is standard input) and undo any gzip or zstd layer.
+pub fn open(path: &Path) -> Result<(Box<dyn BufRead + Send>, Compression)> {
+    let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+        Box::new(io::stdin())
+    } else {
+        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+            anyhow::bail!("{} is a directory, not an export file", path.display());
+        }
+        Box::new(file)
+    };
+    let mut reader = BufReader::with_capacity(BUFFER, raw);
+    let head = reader
+        .fill_buf()
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if head.starts_with(GZIP_MAGIC) {
+        let decoder = flate2::bufread::MultiGzDecoder::new(reader);
+        Ok((
+            Box::new(BufReader::with_capacity(BUFFER, decoder)),
+            Compression::Gzip,
+        ))
+    } else if head.starts_with(ZSTD_MAGIC) {
+        let decoder = zstd::stream::read::Decoder::with_buffer(reader)
+            .with_context(|| format!("{}: cannot start zstd decoding", path.display()))?;
+        Ok((
+            Box::new(BufReader::with_capacity(BUFFER, decoder)),
+            Compression::Zstd,
+        ))
+    } else {
+        Ok((Box::new(reader), Compression::None))
+    }
+}
+
+/// Turn a read error into one line that says which layer failed.
+pub fn describe_read_error(err: &io::Error, compression: Compression) -> String {
+    match (compression, err.kind()) {
+        (Compression::Gzip, io::ErrorKind::UnexpectedEof) => {
+            "gzip data is truncated (unexpected end of file)".to_string()
+        }
+        (Compression::Gzip, _) => format!("gzip data is corrupt ({err})"),
+        (Compression::Zstd, io::ErrorKind::UnexpectedEof) => {
+            "zstd data is truncated (unexpected end of file)".to_string()
+        }
+        (Compression::Zstd, _) => format!("zstd data is corrupt or truncated ({err})"),
+        (Compression::None, _) => format!("read error ({err})"),
+    }
+}

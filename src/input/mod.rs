@@ -1,0 +1,246 @@
+//! Reading credential exports: format and column detection, then a stream of
+//! rows handed to a [`RowSink`] one at a time, so an export of any size is
+//! read in constant memory.
+//!
+//! Every row ends in exactly one of three places: an account to check, a
+//! rejection with a cause, or a skip by policy. Rows are never dropped
+//! silently; that is what lets the summary promise
+//! `rows read = checked + rejected + skipped`.
+
+mod colon;
+pub mod columns;
+mod csv_rows;
+pub mod decompress;
+
+use crate::input::columns::{ColumnRef, SecretKind};
+use crate::input::decompress::Compression;
+use anyhow::{bail, Result};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+/// Longest account name accepted, in bytes.
+pub const MAX_ACCOUNT_BYTES: usize = 1024;
+/// Longest plaintext password accepted, in bytes.
+pub const MAX_SECRET_BYTES: usize = 1024;
+
+/// Why a row was rejected. The names are the keys of the summary's
+/// `rows_rejected` object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectCause {
+    WrongColumnCount,
+    MissingField,
+    FieldTooLong,
+    BadHex,
+    BadHashLength,
+    InvalidUtf8,
+    MalformedLine,
+}
+
+impl RejectCause {
+    pub fn name(self) -> &'static str {
+        match self {
+            RejectCause::WrongColumnCount => "wrong_column_count",
+            RejectCause::MissingField => "missing_field",
+            RejectCause::FieldTooLong => "field_too_long",
+            RejectCause::BadHex => "bad_hex",
+            RejectCause::BadHashLength => "bad_hash_length",
+            RejectCause::InvalidUtf8 => "invalid_utf8",
+            RejectCause::MalformedLine => "malformed_line",
+        }
+    }
+}
+
+/// Why a well-formed row was deliberately not checked. The names are the keys
+/// of the summary's `rows_skipped` object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipPolicy {
+    /// secretsdump `user_historyN` lines: old passwords, not the current one.
+    History,
+    /// Accounts ending in `$`: machine accounts with random 120-character passwords.
+    MachineAccount,
+    /// secretsdump `(status=Disabled)` accounts, when `--skip-disabled` is set.
+    DisabledAccount,
+    /// secretsdump progress lines such as `[*] Dumping Domain Credentials`.
+    BannerLine,
+    /// secretsdump Kerberos key lines (`user:aes256-cts-hmac-sha1-96:...`).
+    KerberosKey,
+    /// secretsdump `user:CLEARTEXT:...` lines (reversible encryption).
+    CleartextLine,
+}
+
+/// Which kinds of rows are skipped by policy.
+#[derive(Clone, Copy, Debug)]
+pub struct SkipRules {
+    pub history: bool,
+    pub machine: bool,
+    pub disabled: bool,
+}
+
+/// Whether an account is enabled, where the export says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountStatus {
+    Unknown,
+    Enabled,
+    Disabled,
+}
+
+impl AccountStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            AccountStatus::Unknown => "",
+            AccountStatus::Enabled => "enabled",
+            AccountStatus::Disabled => "disabled",
+        }
+    }
+}
+
+/// One account row: the secret is plaintext bytes or decoded hash bytes.
+pub struct AccountRow<'a> {
+    pub account: &'a [u8],
+    pub secret: &'a [u8],
+    pub kind: SecretKind,
+    pub line: u64,
+    pub status: AccountStatus,
+}
+
+/// Where the rows of an export go.
+pub trait RowSink {
+    fn account(&mut self, row: AccountRow<'_>) -> Result<()>;
+    /// `detail` must never contain the secret or any part of it.
+    fn rejected(&mut self, line: u64, cause: RejectCause, detail: &str) -> Result<()>;
+    fn skipped(&mut self, line: u64, policy: SkipPolicy);
+}
+
+/// The export formats understood.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormatChoice {
+    Auto,
+    Csv,
+    Tsv,
+    Colon,
+}
+
+/// The format an export was read as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Tsv,
+    Colon,
+}
+
+/// How to read exports, from the command line.
+#[derive(Clone, Debug)]
+pub struct InputOptions {
+    pub format: FormatChoice,
+    pub delimiter: Option<u8>,
+    pub account_col: Option<ColumnRef>,
+    pub secret_col: Option<ColumnRef>,
+    pub secret_kind: Option<SecretKind>,
+    pub skip: SkipRules,
+}
+
+/// An export, opened and sniffed, ready to stream.
+pub struct Input {
+    pub path: PathBuf,
+    /// How the file is named in messages and origins (`-` for stdin).
+    pub display: String,
+    pub format: Format,
+    pub kind: SecretKind,
+    pub compression: Compression,
+    body: Body,
+}
+
+enum Body {
+    Csv(csv_rows::CsvRows),
+    Colon(colon::ColonRows),
+}
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Open an export, undo compression, detect its format, columns and secret kind.
+pub fn open(path: &Path, options: &InputOptions) -> Result<Input> {
+    let display = path.display().to_string();
+    let (mut reader, compression) = decompress::open(path)?;
+    let head = match reader.fill_buf() {
+        Ok(head) => head,
+        Err(e) => bail!("{display}: {}", decompress::describe_read_error(&e, compression)),
+    };
+    if head.is_empty() {
+        bail!("{display}: empty input (no header, no rows)");
+    }
+    if head.starts_with(UTF8_BOM) {
+        reader.consume(UTF8_BOM.len());
+    }
+    let head = reader
+        .fill_buf()
+        .map_err(|e| anyhow::anyhow!("{display}: {}", decompress::describe_read_error(&e, compression)))?
+        .to_vec();
+    let head = &head[..];
+    let format = match options.format {
+        FormatChoice::Csv => Format::Csv,
+        FormatChoice::Tsv => Format::Tsv,
+        FormatChoice::Colon => Format::Colon,
+        FormatChoice::Auto if colon::looks_like(head) => Format::Colon,
+        FormatChoice::Auto if csv_rows::sniff_delimiter(head) == b'\t' => Format::Tsv,
+        FormatChoice::Auto => Format::Csv,
+    };
+    let (body, kind) = match format {
+        Format::Colon => {
+            let rows = colon::ColonRows::new(reader, head, options, &display, compression)?;
+            let kind = rows.kind();
+            (Body::Colon(rows), kind)
+        }
+        Format::Csv | Format::Tsv => {
+            let delimiter = options.delimiter.unwrap_or(match format {
+                Format::Tsv => b'\t',
+                _ => csv_rows::sniff_delimiter(head),
+            });
+            let rows = csv_rows::CsvRows::new(reader, delimiter, options, &display, compression)?;
+            let kind = rows.kind();
+            (Body::Csv(rows), kind)
+        }
+    };
+    Ok(Input {
+        path: path.to_path_buf(),
+        display,
+        format,
+        kind,
+        compression,
+        body,
+    })
+}
+
+impl Input {
+    /// Stream every row into `sink`.
+    pub fn read(self, sink: &mut dyn RowSink) -> Result<()> {
+        match self.body {
+            Body::Csv(rows) => rows.read(sink),
+            Body::Colon(rows) => rows.read(sink),
+        }
+    }
+}
+
+/// Check a hex hash field and decode it into `out`, or say why not.
+pub(crate) fn decode_hash_field(
+    field: &[u8],
+    kind: crate::hash::HashKind,
+    out: &mut [u8; 20],
+) -> Result<usize, (RejectCause, String)> {
+    let width = kind.hex_len();
+    if field.is_empty() {
+        return Err((RejectCause::MissingField, format!("{kind} hash is empty")));
+    }
+    if field.len() != width {
+        return Err((
+            RejectCause::BadHashLength,
+            format!("{kind} hash has {} characters, expected {width}", field.len()),
+        ));
+    }
+    if !crate::hash::decode_hex(field, &mut out[..kind.bytes()]) {
+        return Err((RejectCause::BadHex, format!("{kind} hash is not hexadecimal")));
+    }
+    Ok(kind.bytes())
+}

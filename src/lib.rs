@@ -1,0 +1,19 @@
+//! credaudit: a breach-exposure auditor.
+//!
+//! Credential exports in, reset list out: stream accounts and their secrets,
+//! hash them once in parallel, ask every breach source which hashes it knows,
+//! and write one CSV row per account that must be reset, with why. This crate
+//! is the library behind the `credaudit` binary: no clap, no printing to
+//! stdout (the caller hands in the writer).
+
+pub mod accounts;
+pub mod audit;
+pub mod check;
+pub mod findings;
+pub mod hash;
+pub mod input;
+pub mod outcome;
+pub mod progress;
+pub mod queryset;
+pub mod report;
+pub mod source;

@@ -1,0 +1,71 @@
+//! The `credaudit` binary: parse the command line, run, map the result to an
+//! exit code. Errors print as one line (`{:#}`) and exit 2; a closed stdout
+//! (`credaudit audit ... | head`) is success.
+
+mod cli;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use credaudit::outcome::EXIT_ERROR;
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+use zeroize::Zeroizing;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("credaudit: error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Audit(args) => {
+            let config = args.into_config()?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let outcome = credaudit::audit::run(&config, &mut out)?;
+            out.flush()?;
+            Ok(outcome.exit_code)
+        }
+        Command::Check(args) => {
+            let password = read_password()?;
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            credaudit::check::run(&args.sources.into_options(), &password, &mut out)
+        }
+    }
+}
+
+/// One password from a no-echo prompt (terminal) or standard input (pipe),
+/// without its line ending; wiped from memory when dropped.
+fn read_password() -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    if std::io::stdin().is_terminal() {
+        let typed = Zeroizing::new(rpassword::prompt_password("Password to check (not echoed): ")?);
+        return Ok(Zeroizing::new(typed.as_bytes().to_vec()));
+    }
+    let mut buf = Zeroizing::new(Vec::new());
+    std::io::stdin().read_to_end(&mut buf)?;
+    if buf.ends_with(b"\n") {
+        buf.pop();
+        if buf.ends_with(b"\r") {
+            buf.pop();
+        }
+    }
+    Ok(buf)
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<csv::Error>().is_some_and(|ce| {
+                matches!(ce.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe)
+            })
+    })
+}

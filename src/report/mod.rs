@@ -1,0 +1,6 @@
+//! What an audit leaves behind: the reset list (CSV), the summary (JSON),
+//! both written atomically with mode 0600.
+
+pub mod atomic;
+pub mod reset_list;
+pub mod summary;

@@ -1,0 +1,87 @@
+//! The JSON summary (`--summary FILE`): what was read, what was checked,
+//! what was rejected or skipped and why, what was found, which sources were
+//! asked, how long it took. The counts always add up:
+//! `rows_read = accounts_checked + rows_rejected.total + rows_skipped.total`.
+
+use crate::hash::HashKind;
+use crate::input::columns::SecretKind;
+use crate::input::decompress::Compression;
+use crate::input::Format;
+use crate::source::SourceInfo;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Serialize, Debug)]
+pub struct Summary {
+    pub credaudit_version: &'static str,
+    pub inputs: Vec<InputSummary>,
+    pub rows_read: u64,
+    pub accounts_checked: u64,
+    pub rows_rejected: Tally,
+    pub rows_skipped: Tally,
+    pub accounts_flagged: Tally,
+    pub accounts_unchecked: u64,
+    pub report_rows: u64,
+    pub distinct_hashes: BTreeMap<HashKind, u64>,
+    pub min_count: u64,
+    pub sources: Vec<SourceSummary>,
+    /// True when no source was given and only the built-in list was used.
+    pub builtin_only: bool,
+    pub notes: Vec<String>,
+    pub durations_ms: Durations,
+    pub exit_code: u8,
+}
+
+#[derive(Serialize, Debug)]
+pub struct InputSummary {
+    pub path: PathBuf,
+    pub format: Format,
+    pub secret_kind: SecretKind,
+    pub compression: Compression,
+}
+
+/// Counts by cause, with their total.
+#[derive(Serialize, Debug, Default)]
+pub struct Tally {
+    pub total: u64,
+    #[serde(flatten)]
+    pub by_cause: BTreeMap<String, u64>,
+}
+
+impl Tally {
+    pub fn add(&mut self, cause: &str, n: u64) {
+        self.total += n;
+        *self.by_cause.entry(cause.to_string()).or_default() += n;
+    }
+}
+
+#[derive(Serialize, Debug)]
+pub struct SourceSummary {
+    #[serde(flatten)]
+    pub info: SourceInfo,
+    /// One entry per hash kind asked.
+    pub lookups: Vec<LookupSummary>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct LookupSummary {
+    pub hash_kind: HashKind,
+    pub method: &'static str,
+    pub queried: u64,
+    pub hits: u64,
+    pub hits_below_min_count: u64,
+    pub unchecked: u64,
+    pub lines_read: Option<u64>,
+    pub duration_ms: u64,
+}
+
+#[derive(Serialize, Debug, Default)]
+pub struct Durations {
+    pub open_sources: u64,
+    pub read_and_hash: u64,
+    pub sort: u64,
+    pub lookup: u64,
+    pub report: u64,
+    pub total: u64,
+}

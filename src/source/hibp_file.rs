@@ -1,0 +1,452 @@
+//! One Pwned Passwords file, `HEX:COUNT` lines sorted by hash: the 40+ GB
+//! SHA-1 download or the NTLM one.
+//!
+//! The file is memory-mapped and never read whole. Two ways to answer:
+//!
+//! * **search**: an interpolation search per query. Hashes are uniformly
+//!   distributed, so the position of a hash in the file is predicted from its
+//!   value and a few probes find it. Queries are sorted, so each search
+//!   starts where the last one ended. Cheap when queries are few.
+//! * **merge**: one forward pass over every line, in parallel chunks,
+//!   merged against the sorted queries. Cheap when queries are many, and it
+//!   validates every line of the corpus.
+//!
+//! Either way, pages already passed are released (`MADV_DONTNEED`), so the
+//! process's memory does not grow with the corpus. Every line read is checked
+//! for format and order; a malformed, unsorted or truncated corpus is an
+//! error naming the file and line, never a silent mis-search.
+
+use super::{file_facts, hibp_line, label, Answer, Lookup, LookupMethod, Source, SourceInfo};
+use crate::hash::{decode_hex, HashKind};
+use crate::queryset::Hashes;
+use anyhow::{anyhow, bail, Context, Result};
+use memchr::memchr;
+use memmap2::{Advice, Mmap, UncheckedAdvice};
+use rayon::prelude::*;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// Below this many bytes, a search scans lines instead of probing.
+const LINEAR_BYTES: usize = 2048;
+/// Release pages behind the search every this many bytes.
+const RELEASE_STEP: usize = 64 << 20;
+/// Merge chunk size.
+const MERGE_CHUNK: usize = 64 << 20;
+/// Lines sampled at open to catch a file not sorted by hash.
+const ORDER_SAMPLES: usize = 64;
+/// Auto picks merge when there is at least one query per this many lines.
+const MERGE_WHEN_LINES_PER_QUERY_BELOW: u64 = 48;
+
+pub struct SortedFile {
+    path: PathBuf,
+    name: String,
+    map: Mmap,
+    kind: [HashKind; 1],
+    method: LookupMethod,
+    avg_line: usize,
+}
+
+/// A key decoded from a line: up to 20 bytes, compared by `kind.bytes()`.
+type Key = [u8; 20];
+
+impl SortedFile {
+    pub fn open(path: &Path, method: LookupMethod) -> Result<SortedFile> {
+        let file =
+            File::open(path).with_context(|| format!("cannot open corpus {}", path.display()))?;
+        let len = file.metadata()?.len();
+        if len == 0 {
+            bail!("corpus {} is empty", path.display());
+        }
+        // SAFETY: the map is read-only; a corpus truncated underneath a run
+        // is outside what any reader of a file can defend against.
+        let map = unsafe { Mmap::map(&file) }
+            .with_context(|| format!("cannot map corpus {}", path.display()))?;
+        if map.starts_with(&[0x1f, 0x8b]) || map.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            bail!(
+                "corpus {} is compressed: decompress it first (credaudit searches the corpus in place)",
+                path.display()
+            );
+        }
+        let first_end = memchr(b'\n', &map).unwrap_or(map.len());
+        let first = &map[..first_end];
+        let width = first.iter().position(|&b| b == b':').unwrap_or(0);
+        let Some(kind) = HashKind::from_hex_len(width) else {
+            bail!(
+                "{}:1: not a Pwned Passwords line: expected HASH:COUNT with a 40-hex SHA-1 or 32-hex NTLM hash",
+                path.display()
+            );
+        };
+        let corpus = SortedFile {
+            path: path.to_path_buf(),
+            name: label(path),
+            map,
+            kind: [kind],
+            method,
+            avg_line: first_end + 1,
+        };
+        corpus.key_at(0)?;
+        corpus.check_last_line()?;
+        corpus.check_sampled_order()?;
+        Ok(corpus)
+    }
+
+    fn hex_width(&self) -> usize {
+        self.kind[0].hex_len()
+    }
+
+    fn bytes(&self) -> usize {
+        self.kind[0].bytes()
+    }
+
+    /// 1-based line number of the line starting at `offset` (error paths only).
+    fn line_number(&self, offset: usize) -> u64 {
+        memchr::memchr_iter(b'\n', &self.map[..offset]).count() as u64 + 1
+    }
+
+    /// Parse the line starting at `start`: its key, count and the offset just
+    /// past its newline.
+    #[inline]
+    fn key_at(&self, start: usize) -> Result<(Key, u64, usize)> {
+        let data = &self.map[..];
+        let end = memchr(b'\n', &data[start..]).map_or(data.len(), |p| start + p);
+        let mut key = [0u8; 20];
+        match hibp_line::split(&data[start..end], self.hex_width()) {
+            Some((hex, count)) if decode_hex(hex, &mut key[..self.bytes()]) => {
+                Ok((key, count, (end + 1).min(data.len())))
+            }
+            _ => Err(self.malformed(start)),
+        }
+    }
+
+    fn malformed(&self, offset: usize) -> anyhow::Error {
+        anyhow!(
+            "{}:{}: malformed corpus line: expected {}-hex {} hash, ':' and a count",
+            self.path.display(),
+            self.line_number(offset),
+            self.hex_width(),
+            self.kind[0]
+        )
+    }
+
+    fn unsorted(&self, offset: usize) -> anyhow::Error {
+        anyhow!(
+            "{}:{}: corpus is not sorted by hash (this line sorts before an earlier one); \
+             use the hash-ordered download or sort it with `LC_ALL=C sort`",
+            self.path.display(),
+            self.line_number(offset)
+        )
+    }
+
+    /// A download cut short ends in a partial line: parse the last line.
+    fn check_last_line(&self) -> Result<()> {
+        let data = &self.map[..];
+        let body = data.strip_suffix(b"\n").unwrap_or(data);
+        let start = memchr::memrchr(b'\n', body).map_or(0, |p| p + 1);
+        self.key_at(start).map(|_| ()).map_err(|_| {
+            anyhow!(
+                "{}:{}: last line is incomplete: the corpus looks truncated",
+                self.path.display(),
+                self.line_number(start)
+            )
+        })
+    }
+
+    /// Lines sampled across the file must be in ascending order: catches the
+    /// "ordered by prevalence" download and shuffled files at open.
+    fn check_sampled_order(&self) -> Result<()> {
+        let len = self.map.len();
+        let mut previous: Option<Key> = None;
+        for i in 0..=ORDER_SAMPLES {
+            let at = (len as u128 * i as u128 / ORDER_SAMPLES as u128) as usize;
+            let Some(start) = self.line_start_from(at, len) else {
+                continue;
+            };
+            let (key, _, _) = self.key_at(start)?;
+            if previous.is_some_and(|p| key[..self.bytes()] < p[..self.bytes()]) {
+                return Err(self.unsorted(start));
+            }
+            previous = Some(key);
+        }
+        Ok(())
+    }
+
+    /// The first line start at or after `at` and before `limit`.
+    #[inline]
+    fn line_start_from(&self, at: usize, limit: usize) -> Option<usize> {
+        if at == 0 {
+            return Some(0);
+        }
+        let s = memchr(b'\n', &self.map[at - 1..limit]).map(|p| at + p)?;
+        (s < limit).then_some(s)
+    }
+
+    fn release(&self, from: usize, to: usize) {
+        let page = 4096;
+        let start = from.div_ceil(page) * page;
+        let end = to / page * page;
+        if end > start {
+            // SAFETY: the map is a read-only, file-backed shared mapping;
+            // dropping its pages only makes the next access read them again
+            // from the page cache.
+            let _ = unsafe {
+                self.map
+                    .unchecked_advise_range(UncheckedAdvice::DontNeed, start, end - start)
+            };
+        }
+    }
+
+    fn choose_method(&self, queries: usize) -> LookupMethod {
+        match self.method {
+            LookupMethod::Auto => {
+                let lines = (self.map.len() / self.avg_line.max(1)) as u64;
+                if (queries as u64).saturating_mul(MERGE_WHEN_LINES_PER_QUERY_BELOW) >= lines {
+                    LookupMethod::Merge
+                } else {
+                    LookupMethod::Search
+                }
+            }
+            chosen => chosen,
+        }
+    }
+
+    /// Interpolation search for the sorted queries `range`, starting at the
+    /// top of the file and moving forward.
+    fn search_part(
+        &self,
+        hashes: Hashes<'_>,
+        range: std::ops::Range<usize>,
+        query: &Lookup<'_>,
+    ) -> Result<Vec<(usize, Option<u64>)>> {
+        let n = self.bytes();
+        let len = self.map.len();
+        let mut hits = Vec::new();
+        let (mut lo, mut klo) = (0usize, [0u8; 20]);
+        let mut released = usize::MAX;
+        for (done, qi) in range.enumerate() {
+            let key = hashes.get(qi);
+            let (mut hi, mut khi) = (len, [0xFFu8; 20]);
+            let mut bisect = false;
+            let mut linear = false;
+            loop {
+                if linear || hi - lo <= LINEAR_BYTES {
+                    let mut at = lo;
+                    while at < hi {
+                        let (k, count, next) = self.key_at(at)?;
+                        if k[..n] < klo[..n] || k[..n] > khi[..n] {
+                            return Err(self.unsorted(at));
+                        }
+                        match k[..n].cmp(key) {
+                            std::cmp::Ordering::Less => {
+                                (lo, klo) = (next, k);
+                                at = next;
+                            }
+                            std::cmp::Ordering::Equal => {
+                                hits.push((qi, Some(count)));
+                                (lo, klo) = (next, k);
+                                break;
+                            }
+                            std::cmp::Ordering::Greater => break,
+                        }
+                    }
+                    break;
+                }
+                let width = hi - lo;
+                let probe = if bisect {
+                    lo + width / 2
+                } else {
+                    interpolate(key, &klo[..n], &khi[..n], lo, hi, self.avg_line)
+                };
+                let Some(s) = self.line_start_from(probe.max(lo + 1), hi) else {
+                    // No line starts between the probe and `hi`: try the
+                    // midpoint, and if even that fails, scan what is left.
+                    linear = bisect;
+                    bisect = true;
+                    continue;
+                };
+                let (k, count, next) = self.key_at(s)?;
+                if k[..n] < klo[..n] || k[..n] > khi[..n] {
+                    return Err(self.unsorted(s));
+                }
+                match k[..n].cmp(key) {
+                    std::cmp::Ordering::Equal => {
+                        hits.push((qi, Some(count)));
+                        (lo, klo) = (next, k);
+                        break;
+                    }
+                    std::cmp::Ordering::Greater => (hi, khi) = (s, k),
+                    std::cmp::Ordering::Less => (lo, klo) = (next, k),
+                }
+                bisect = hi - lo > width / 2;
+            }
+            if released == usize::MAX {
+                released = lo;
+            } else if lo - released >= RELEASE_STEP {
+                self.release(released, lo);
+                released = lo;
+            }
+            if done % 4096 == 4095 {
+                query.progress.inc(4096);
+            }
+        }
+        if released != usize::MAX {
+            self.release(released, lo);
+        }
+        Ok(hits)
+    }
+
+    fn search(&self, query: &Lookup<'_>) -> Result<Answer> {
+        let _ = self.map.advise(Advice::Random);
+        let total = query.hashes.len();
+        let parts = (rayon::current_num_threads() * 4).min(total.max(1));
+        let bounds: Vec<usize> = (0..=parts).map(|i| total * i / parts).collect();
+        let found: Vec<Vec<(usize, Option<u64>)>> = bounds
+            .par_windows(2)
+            .map(|w| self.search_part(query.hashes, w[0]..w[1], query))
+            .collect::<Result<_>>()?;
+        Ok(Answer {
+            hits: found.into_iter().flatten().collect(),
+            method: "search",
+            ..Answer::default()
+        })
+    }
+
+    /// Merge one chunk `[start, end)` (line-aligned) against the queries.
+    fn merge_chunk(
+        &self,
+        start: usize,
+        end: usize,
+        hashes: Hashes<'_>,
+    ) -> Result<(Vec<(usize, Option<u64>)>, u64, Option<(Key, Key)>)> {
+        let n = self.bytes();
+        let mut hits = Vec::new();
+        let mut lines = 0u64;
+        let mut at = start;
+        let mut qi = 0;
+        let mut first: Option<Key> = None;
+        let mut prev = [0u8; 20];
+        while at < end {
+            let (k, count, next) = self.key_at(at)?;
+            let key = &k[..n];
+            match first {
+                None => {
+                    first = Some(k);
+                    qi = hashes.lower_bound(key);
+                }
+                Some(_) if key < &prev[..n] => return Err(self.unsorted(at)),
+                Some(_) => {}
+            }
+            while qi < hashes.len() && hashes.get(qi) < key {
+                qi += 1;
+            }
+            if qi < hashes.len() && hashes.get(qi) == key {
+                hits.push((qi, Some(count)));
+            }
+            prev = k;
+            lines += 1;
+            at = next;
+        }
+        self.release(start, end);
+        Ok((hits, lines, first.map(|f| (f, prev))))
+    }
+
+    fn merge(&self, query: &Lookup<'_>) -> Result<Answer> {
+        let _ = self.map.advise(Advice::Sequential);
+        let len = self.map.len();
+        let mut starts = vec![0usize];
+        let mut at = MERGE_CHUNK;
+        while at < len {
+            match self.line_start_from(at, len) {
+                Some(s) if s > *starts.last().expect("starts is not empty") => {
+                    starts.push(s);
+                    at = s + MERGE_CHUNK;
+                }
+                _ => break,
+            }
+        }
+        starts.push(len);
+        let chunk_len = |i: usize| (starts[i + 1] - starts[i]) as u64;
+        let total_bytes = len as u64;
+        let per_byte = query.hashes.len() as f64 / total_bytes.max(1) as f64;
+        let results: Vec<_> = (0..starts.len() - 1)
+            .into_par_iter()
+            .map(|i| {
+                let r = self.merge_chunk(starts[i], starts[i + 1], query.hashes);
+                query
+                    .progress
+                    .inc((chunk_len(i) as f64 * per_byte).round() as u64);
+                r
+            })
+            .collect::<Result<_>>()?;
+        let mut answer = Answer {
+            method: "merge",
+            lines_read: Some(0),
+            ..Answer::default()
+        };
+        let n = self.bytes();
+        let mut last: Option<Key> = None;
+        for (i, (hits, lines, bounds)) in results.into_iter().enumerate() {
+            if let (Some(prev), Some((first, _))) = (last, bounds) {
+                if first[..n] < prev[..n] {
+                    return Err(self.unsorted(starts[i]));
+                }
+            }
+            if let Some((_, chunk_last)) = bounds {
+                last = Some(chunk_last);
+            }
+            answer.hits.extend(hits);
+            answer.lines_read = answer.lines_read.map(|l| l + lines);
+        }
+        Ok(answer)
+    }
+}
+
+/// Predict where `key` sits in `[lo, hi)` from the keys bounding it, aiming
+/// half a line early since the probe moves forward to the next line start.
+#[inline]
+fn interpolate(key: &[u8], klo: &[u8], khi: &[u8], lo: usize, hi: usize, avg_line: usize) -> usize {
+    let top = |k: &[u8]| u64::from_be_bytes(k[..8].try_into().expect("keys have 8+ bytes"));
+    let (v, a, b) = (top(key), top(klo), top(khi));
+    if b <= a || v <= a {
+        return lo + 1;
+    }
+    let width = (hi - lo) as u128;
+    let offset = (width * u128::from(v - a) / u128::from(b - a)) as usize;
+    (lo + offset).saturating_sub(avg_line / 2).clamp(lo + 1, hi - 1)
+}
+
+impl Source for SortedFile {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kinds(&self) -> &[HashKind] {
+        &self.kind
+    }
+
+    fn counts(&self) -> bool {
+        true
+    }
+
+    fn lookup(&self, query: &Lookup<'_>) -> Result<Answer> {
+        if query.kind != self.kind[0] || query.hashes.is_empty() {
+            return Ok(Answer::default());
+        }
+        match self.choose_method(query.hashes.len()) {
+            LookupMethod::Merge => self.merge(query),
+            _ => self.search(query),
+        }
+    }
+
+    fn info(&self) -> SourceInfo {
+        let (size, modified) = file_facts(&self.path);
+        SourceInfo {
+            kind: "hibp-file",
+            name: self.name.clone(),
+            path: Some(self.path.clone()),
+            hash_kinds: self.kind.to_vec(),
+            size_bytes: size,
+            modified_unix: modified,
+            entries: None,
+        }
+    }
+}

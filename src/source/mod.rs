@@ -1,0 +1,106 @@
+//! Breach sources: anything that can say which of a sorted set of hashes it
+//! knows, how often each was seen, and which it could not answer.
+//!
+//! The audit asks every source the same question through [`Source`], so a
+//! new kind of source (a range API, a compiled index, a combolist) is one
+//! more file here and no change to the pipeline. A source that cannot answer
+//! for a hash must say so in [`Answer::unchecked`]: the audit then reports
+//! those accounts as unchecked, never as clean.
+
+pub mod hibp_dir;
+pub mod hibp_file;
+mod hibp_line;
+pub mod plain_list;
+
+use crate::hash::HashKind;
+use crate::queryset::Hashes;
+use anyhow::Result;
+use indicatif::ProgressBar;
+use std::path::{Path, PathBuf};
+
+/// One question for a source: these sorted distinct hashes of one kind.
+pub struct Lookup<'a> {
+    pub kind: HashKind,
+    pub hashes: Hashes<'a>,
+    /// Advanced by the number of hashes answered.
+    pub progress: &'a ProgressBar,
+}
+
+/// What a source knows of a [`Lookup`]'s hashes, by index into it.
+#[derive(Default, Debug)]
+pub struct Answer {
+    /// Hashes found, with their prevalence where the source counts it.
+    pub hits: Vec<(usize, Option<u64>)>,
+    /// Hashes the source could not answer for.
+    pub unchecked: Vec<usize>,
+    /// Corpus lines read (and validated) while answering, where known.
+    pub lines_read: Option<u64>,
+    /// How the answer was found (`search`, `merge`, `prefix-files`, `memory`).
+    pub method: &'static str,
+    /// Something the user should know, e.g. missing prefix files.
+    pub warning: Option<String>,
+}
+
+/// What the summary says about a source.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SourceInfo {
+    pub kind: &'static str,
+    pub name: String,
+    pub path: Option<PathBuf>,
+    pub hash_kinds: Vec<HashKind>,
+    pub size_bytes: Option<u64>,
+    pub modified_unix: Option<u64>,
+    pub entries: Option<u64>,
+}
+
+/// How a corpus file is to be searched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LookupMethod {
+    /// Pick by the ratio of queries to corpus size.
+    Auto,
+    /// Interpolation search per query.
+    Search,
+    /// One forward pass over the whole corpus, validating every line.
+    Merge,
+}
+
+pub trait Source: Send + Sync {
+    /// Short label used in the report's `sources` column.
+    fn name(&self) -> &str;
+    /// The hash kinds this source can answer.
+    fn kinds(&self) -> &[HashKind];
+    /// Whether prevalence counts come with hits (`--min-count` applies).
+    fn counts(&self) -> bool;
+    fn lookup(&self, query: &Lookup<'_>) -> Result<Answer>;
+    fn info(&self) -> SourceInfo;
+}
+
+/// Size and modification time of a path, for the summary.
+pub(crate) fn file_facts(path: &Path) -> (Option<u64>, Option<u64>) {
+    match std::fs::metadata(path) {
+        Ok(m) => (
+            Some(m.len()),
+            m.modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs()),
+        ),
+        Err(_) => (None, None),
+    }
+}
+
+/// Open `--corpus PATH`: a directory of per-prefix files or one sorted file.
+pub fn open_corpus(path: &Path, method: LookupMethod) -> Result<Box<dyn Source>> {
+    if path.is_dir() {
+        Ok(Box::new(hibp_dir::PrefixDir::open(path)?))
+    } else {
+        Ok(Box::new(hibp_file::SortedFile::open(path, method)?))
+    }
+}
+
+/// Label for a path in the report: its file name.
+pub(crate) fn label(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
