@@ -1,1 +1,1241 @@
-fn main() {}
+//! End-to-end benchmark of `credaudit audit` against the usual alternatives.
+//!
+//! Run with `cargo bench --bench audit`. The program:
+//!
+//! 1. generates its data (never committed) into `target/bench-data/`
+//!    (`CREDAUDIT_BENCH_DIR` overrides): HIBP-format SHA-1 and NTLM corpora of
+//!    random hashes merged with the hashes of a known set of leaked
+//!    passwords, and exports in which every tenth account uses one of those
+//!    leaked passwords. Files already present are reused; each is written
+//!    under a temporary name and renamed, so an interrupted generation is
+//!    redone rather than trusted;
+//! 2. times each scenario as a child process (wall time, and peak RSS from
+//!    `wait4`'s rusage), `CREDAUDIT_BENCH_REPS` times (default 3), and keeps
+//!    the median wall time and the largest peak RSS;
+//! 3. checks that every tool flagged exactly the accounts known to be leaked,
+//!    and prints a table against the targets.
+//!
+//! All runs are warm-cache: each corpus and input is read once, untimed,
+//! before any timing. `CREDAUDIT_BENCH_SCALE=N` divides every size by N for a
+//! quick smoke run (file names follow the sizes, so data never mixes).
+
+use credaudit::hash;
+use rayon::prelude::*;
+use serde_json::Value;
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Every `LEAK_EVERY`-th account (index 0, 10, 20, ...) uses a leaked password.
+const LEAK_EVERY: u64 = 10;
+/// Salt for the unique, never-leaked passwords of the other accounts.
+const PASSWORD_SALT: u64 = 0x5EED_0F_C0FFEE_u64;
+/// Corpus lines generated per chunk: one unit of parallel work and one write.
+const CHUNK_LINES: u64 = 1 << 18;
+/// Size of the generated files' write buffers.
+const WRITE_BUF: usize = 8 << 20;
+/// Target: peak RSS of the 10M-account audit, in MiB.
+const RSS_TARGET_MIB: f64 = 1536.0;
+/// Peak RSS may grow by at most this factor from a 10M- to a 100M-line corpus.
+const RSS_GROWTH_LIMIT: f64 = 1.10;
+
+// ---------------------------------------------------------------------------
+// Sizes and file names
+// ---------------------------------------------------------------------------
+
+/// Every size the benchmark uses, after `CREDAUDIT_BENCH_SCALE`.
+struct Sizes {
+    sha1_corpus: u64,
+    sha1_small_corpus: u64,
+    ntlm_corpus: u64,
+    export_small: u64,
+    export_large: u64,
+    /// Distinct leaked passwords: one per leaked account of the large export,
+    /// so the small export's leaked accounts are a prefix of the same set.
+    leaked: u64,
+}
+
+impl Sizes {
+    fn from_env() -> Sizes {
+        let scale = env_u64("CREDAUDIT_BENCH_SCALE", 1).max(1);
+        let export_large = 10_000_000 / scale;
+        Sizes {
+            sha1_corpus: 100_000_000 / scale,
+            sha1_small_corpus: 10_000_000 / scale,
+            ntlm_corpus: 20_000_000 / scale,
+            export_small: 1_000_000 / scale,
+            export_large,
+            leaked: leaked_accounts(export_large),
+        }
+    }
+}
+
+/// How many of the first `n` accounts use a leaked password.
+fn leaked_accounts(n: u64) -> u64 {
+    n.div_ceil(LEAK_EVERY)
+}
+
+/// `100000000` -> `100m`, `1000` -> `1k`: file names say their size.
+fn count_label(n: u64) -> String {
+    if n >= 1_000_000 && n % 1_000_000 == 0 {
+        format!("{}m", n / 1_000_000)
+    } else if n >= 1000 && n % 1000 == 0 {
+        format!("{}k", n / 1000)
+    } else {
+        n.to_string()
+    }
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+/// The generated files, by role.
+struct DataFiles {
+    sha1_corpus: PathBuf,
+    sha1_small_corpus: PathBuf,
+    ntlm_corpus: PathBuf,
+    export_small: PathBuf,
+    export_large: PathBuf,
+    ntlm_input: PathBuf,
+    sha1_hashes: PathBuf,
+}
+
+impl DataFiles {
+    fn new(dir: &Path, s: &Sizes) -> DataFiles {
+        let f = |name: String| dir.join(name);
+        DataFiles {
+            sha1_corpus: f(format!("sha1-{}.txt", count_label(s.sha1_corpus))),
+            sha1_small_corpus: f(format!("sha1-{}.txt", count_label(s.sha1_small_corpus))),
+            ntlm_corpus: f(format!("ntlm-{}.txt", count_label(s.ntlm_corpus))),
+            export_small: f(format!("export-{}.csv", count_label(s.export_small))),
+            export_large: f(format!("export-{}.csv", count_label(s.export_large))),
+            ntlm_input: f(format!("ntlm-{}.txt", count_label(s.export_small))),
+            sha1_hashes: f(format!("sha1-{}-hashes.txt", count_label(s.export_small))),
+        }
+    }
+}
+
+fn bench_dir() -> PathBuf {
+    match std::env::var_os("CREDAUDIT_BENCH_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data"),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Deterministic randomness and passwords
+// ---------------------------------------------------------------------------
+
+/// The SplitMix64 finaliser: a bijection on u64, so distinct inputs give
+/// distinct outputs (which is what makes the random passwords unique).
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// SplitMix64: small, fast, and good enough for uniform test hashes.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        mix64(self.0)
+    }
+}
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// The password of the `k`-th leaked password: `leaked-<k>`.
+fn leaked_password(k: u64, out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(b"leaked-");
+    push_decimal(out, k);
+}
+
+/// Account `i`'s password: leaked for every tenth account, otherwise 11
+/// base-62 characters of a bijective mix of `i` (unique, never leaked).
+fn account_password(i: u64, out: &mut Vec<u8>) {
+    if i % LEAK_EVERY == 0 {
+        return leaked_password(i / LEAK_EVERY, out);
+    }
+    out.clear();
+    let mut v = mix64(i ^ PASSWORD_SALT);
+    for _ in 0..11 {
+        out.push(BASE62[(v % 62) as usize]);
+        v /= 62;
+    }
+}
+
+/// All of `n` accounts' passwords in one arena (for the hashing benchmark).
+struct Passwords {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Passwords {
+    fn generate(n: u64) -> Passwords {
+        let mut p = Passwords {
+            bytes: Vec::with_capacity(n as usize * 12),
+            ends: Vec::with_capacity(n as usize),
+        };
+        let mut pw = Vec::new();
+        for i in 0..n {
+            account_password(i, &mut pw);
+            p.bytes.extend_from_slice(&pw);
+            p.ends.push(p.bytes.len());
+        }
+        p
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.bytes[start..self.ends[i]]
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Hex and corpus lines
+// ---------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Sha1,
+    Ntlm,
+}
+
+impl Kind {
+    fn bytes(self) -> usize {
+        match self {
+            Kind::Sha1 => 20,
+            Kind::Ntlm => 16,
+        }
+    }
+
+    /// The digest, zero-padded to 20 bytes so both kinds share one key type.
+    fn digest(self, password: &[u8]) -> [u8; 20] {
+        let mut key = [0u8; 20];
+        match self {
+            Kind::Sha1 => key = hash::sha1(password),
+            Kind::Ntlm => {
+                key[..16].copy_from_slice(&hash::ntlm(password).expect("passwords are ASCII"))
+            }
+        }
+        key
+    }
+}
+
+/// Upper-case hex pairs for every byte: formatting 100M lines is the cost of
+/// generation, and a table lookup per byte beats `write!`.
+const fn hex_pairs() -> [[u8; 2]; 256] {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [DIGITS[i >> 4], DIGITS[i & 15]];
+        i += 1;
+    }
+    t
+}
+
+static HEX: [[u8; 2]; 256] = hex_pairs();
+
+fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    for &b in bytes {
+        out.extend_from_slice(&HEX[b as usize]);
+    }
+}
+
+/// A prevalence count with HIBP's shape: mostly small, a long tail.
+fn prevalence(r: u64) -> u64 {
+    match r & 15 {
+        0 => 1 + (r >> 8) % 1_000_000,
+        1..=3 => 1 + (r >> 8) % 1000,
+        _ => 1 + (r >> 8) % 10,
+    }
+}
+
+/// One `HEX:COUNT\r\n` line, CRLF like the real download.
+fn push_corpus_line(out: &mut Vec<u8>, key: &[u8], count: u64) {
+    push_hex(out, key);
+    out.push(b':');
+    push_decimal(out, count);
+    out.extend_from_slice(b"\r\n");
+}
+
+// ---------------------------------------------------------------------------
+// File generation
+// ---------------------------------------------------------------------------
+
+/// Create `path` by writing `path.tmp` and renaming it, unless `path` exists
+/// (a file only ever gets its final name once complete). Returns the time
+/// spent generating, if it was generated.
+fn ensure_file(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
+) -> io::Result<Option<Duration>> {
+    if path.exists() {
+        println!("  reusing   {}", path.display());
+        return Ok(None);
+    }
+    let started = Instant::now();
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut w = BufWriter::with_capacity(WRITE_BUF, File::create(&tmp)?);
+    write(&mut w)?;
+    w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    fs::rename(&tmp, path)?;
+    let took = started.elapsed();
+    println!("  generated {} in {:.1} s", path.display(), took.as_secs_f64());
+    Ok(Some(took))
+}
+
+/// The sorted digests of the leaked passwords `leaked-0..leaked-(n-1)`.
+fn leaked_digests(kind: Kind, n: u64) -> Vec<[u8; 20]> {
+    let mut keys: Vec<[u8; 20]> = (0..n)
+        .into_par_iter()
+        .map_init(Vec::new, |pw, k| {
+            leaked_password(k, pw);
+            kind.digest(pw)
+        })
+        .collect();
+    keys.par_sort_unstable();
+    keys
+}
+
+/// A sorted corpus: `random` uniformly distributed hashes, generated in
+/// order, merged with the sorted `leaked` hashes.
+///
+/// The 64-bit top of the hash space is cut into `random` equal slots and
+/// each slot gets one random top, so the tops come out strictly ascending
+/// without any sort; the remaining bytes are random too.
+struct CorpusPlan<'a> {
+    kind: Kind,
+    random: u64,
+    seed: u64,
+    leaked: &'a [[u8; 20]],
+}
+
+impl CorpusPlan<'_> {
+    fn chunks(&self) -> u64 {
+        self.random.div_ceil(CHUNK_LINES).max(1)
+    }
+
+    /// Start of slot `k`'s top range: floor(k * 2^64 / random), as u128
+    /// because the end of the last slot is 2^64.
+    fn slot_start(&self, k: u64) -> u128 {
+        ((k as u128) << 64) / self.random.max(1) as u128
+    }
+
+    fn top(key: &[u8; 20]) -> u128 {
+        u64::from_be_bytes(key[..8].try_into().expect("8 bytes")) as u128
+    }
+
+    /// The formatted lines of chunk `c`: its slots' random hashes and the
+    /// leaked hashes whose tops fall in the chunk's range, in order.
+    fn chunk(&self, c: u64) -> Vec<u8> {
+        let n = self.kind.bytes();
+        let first = c * CHUNK_LINES;
+        let last = ((c + 1) * CHUNK_LINES).min(self.random);
+        let (lo, hi) = if c + 1 == self.chunks() {
+            (self.slot_start(first), 1u128 << 64)
+        } else {
+            (self.slot_start(first), self.slot_start(last))
+        };
+        let leaked_from = self.leaked.partition_point(|k| Self::top(k) < lo);
+        let leaked_to = self.leaked.partition_point(|k| Self::top(k) < hi);
+        let mut leaked = self.leaked[leaked_from..leaked_to].iter().peekable();
+        let mut out = Vec::with_capacity((last - first + leaked_to as u64 - leaked_from as u64) as usize * 48);
+        let mut rng = SplitMix(mix64(self.seed ^ c.wrapping_mul(0xA076_1D64_78BD_642F)));
+        let mut start = self.slot_start(first);
+        for k in first..last {
+            let end = self.slot_start(k + 1);
+            let width = end - start;
+            // Multiply-high keeps the top inside [start, end) without a modulo.
+            let top = start + ((rng.next() as u128 * width) >> 64);
+            let mut key = [0u8; 20];
+            key[..8].copy_from_slice(&(top as u64).to_be_bytes());
+            key[8..16].copy_from_slice(&rng.next().to_be_bytes());
+            key[16..20].copy_from_slice(&rng.next().to_be_bytes()[..4]);
+            while let Some(l) = leaked.next_if(|l| l[..n] < key[..n]) {
+                push_corpus_line(&mut out, &l[..n], prevalence(mix64(Self::top(l) as u64)));
+            }
+            push_corpus_line(&mut out, &key[..n], prevalence(rng.next()));
+            start = end;
+        }
+        for l in leaked {
+            push_corpus_line(&mut out, &l[..n], prevalence(mix64(Self::top(l) as u64)));
+        }
+        out
+    }
+
+    /// Format chunks on every core (worker `w` takes chunks `w, w+P, ...`),
+    /// and write them in order from this thread; each worker's channel holds
+    /// two chunks, so memory stays bounded.
+    fn write(&self, w: &mut impl Write) -> io::Result<()> {
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
+        let chunks = self.chunks();
+        std::thread::scope(|scope| {
+            let mut receivers = Vec::new();
+            for worker in 0..workers {
+                let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(2);
+                receivers.push(rx);
+                scope.spawn(move || {
+                    for c in (worker..chunks).step_by(workers as usize) {
+                        if tx.send(self.chunk(c)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            for c in 0..chunks {
+                let buf = receivers[(c % workers) as usize]
+                    .recv()
+                    .map_err(|_| io::Error::other("corpus worker stopped"))?;
+                w.write_all(&buf)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+fn generate_corpus(path: &Path, kind: Kind, lines: u64, seed: u64, leaked: &[[u8; 20]]) -> io::Result<Option<Duration>> {
+    assert!(lines > leaked.len() as u64, "corpus smaller than the leaked set");
+    let plan = CorpusPlan {
+        kind,
+        random: lines - leaked.len() as u64,
+        seed,
+        leaked,
+    };
+    ensure_file(path, |w| plan.write(w))
+}
+
+/// `email,password` CSV of `n` accounts.
+fn generate_export(path: &Path, n: u64) -> io::Result<Option<Duration>> {
+    ensure_file(path, |w| {
+        w.write_all(b"email,password\n")?;
+        let (mut line, mut pw) = (Vec::with_capacity(64), Vec::with_capacity(32));
+        for i in 0..n {
+            account_password(i, &mut pw);
+            line.clear();
+            line.extend_from_slice(b"user");
+            push_decimal(&mut line, i);
+            line.extend_from_slice(b"@example.com,");
+            line.extend_from_slice(&pw);
+            line.push(b'\n');
+            w.write_all(&line)?;
+        }
+        Ok(())
+    })
+}
+
+/// The digests of the first `n` accounts' passwords, in account order.
+fn account_digests(kind: Kind, n: u64) -> Vec<[u8; 20]> {
+    (0..n)
+        .into_par_iter()
+        .map_init(Vec::new, |pw, i| {
+            account_password(i, pw);
+            kind.digest(pw)
+        })
+        .collect()
+}
+
+/// `user<i>:NTHASH` lines (hashcat / DSInternals format) for `n` accounts.
+fn generate_ntlm_input(path: &Path, n: u64) -> io::Result<Option<Duration>> {
+    ensure_file(path, |w| {
+        let mut line = Vec::with_capacity(64);
+        for (i, d) in account_digests(Kind::Ntlm, n).iter().enumerate() {
+            line.clear();
+            line.extend_from_slice(b"user");
+            push_decimal(&mut line, i as u64);
+            line.push(b':');
+            push_hex(&mut line, &d[..16]);
+            line.push(b'\n');
+            w.write_all(&line)?;
+        }
+        Ok(())
+    })
+}
+
+/// The upper-case SHA-1 hex of each of the first `n` passwords, one a line:
+/// the input of the `sort | join` baseline.
+fn generate_sha1_hashes(path: &Path, n: u64) -> io::Result<Option<Duration>> {
+    ensure_file(path, |w| {
+        let mut line = Vec::with_capacity(48);
+        for d in account_digests(Kind::Sha1, n) {
+            line.clear();
+            push_hex(&mut line, &d);
+            line.push(b'\n');
+            w.write_all(&line)?;
+        }
+        Ok(())
+    })
+}
+
+/// Generate whatever is missing; returns the total generation time.
+fn generate_all(files: &DataFiles, s: &Sizes) -> io::Result<Duration> {
+    let mut total = Duration::ZERO;
+    let mut add = |d: Option<Duration>| total += d.unwrap_or_default();
+    let sha1_missing = !files.sha1_corpus.exists() || !files.sha1_small_corpus.exists();
+    if sha1_missing {
+        let leaked = leaked_digests(Kind::Sha1, s.leaked);
+        add(generate_corpus(&files.sha1_corpus, Kind::Sha1, s.sha1_corpus, 1, &leaked)?);
+        add(generate_corpus(&files.sha1_small_corpus, Kind::Sha1, s.sha1_small_corpus, 2, &leaked)?);
+    } else {
+        add(ensure_file(&files.sha1_corpus, |_| Ok(()))?);
+        add(ensure_file(&files.sha1_small_corpus, |_| Ok(()))?);
+    }
+    if files.ntlm_corpus.exists() {
+        add(ensure_file(&files.ntlm_corpus, |_| Ok(()))?);
+    } else {
+        let leaked = leaked_digests(Kind::Ntlm, s.leaked);
+        add(generate_corpus(&files.ntlm_corpus, Kind::Ntlm, s.ntlm_corpus, 3, &leaked)?);
+    }
+    add(generate_export(&files.export_small, s.export_small)?);
+    add(generate_export(&files.export_large, s.export_large)?);
+    add(generate_ntlm_input(&files.ntlm_input, s.export_small)?);
+    add(generate_sha1_hashes(&files.sha1_hashes, s.export_small)?);
+    Ok(total)
+}
+
+/// Read a file once so that every timed run sees a warm page cache.
+fn warm(path: &Path) -> io::Result<()> {
+    let mut f = File::open(path)?;
+    let mut buf = vec![0u8; 8 << 20];
+    while f.read(&mut buf)? > 0 {}
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Measuring child processes
+// ---------------------------------------------------------------------------
+
+/// How a child process ended, and what it cost.
+struct Run {
+    wall: Duration,
+    /// Peak RSS in bytes: `ru_maxrss` of the child, which Linux takes as the
+    /// maximum over the child and the descendants it reaped (a pipeline's
+    /// largest process, not the sum of them).
+    rss: u64,
+    exit: Exit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Exit {
+    Code(i32),
+    Signal(i32),
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Code(c) => write!(f, "exit {c}"),
+            Exit::Signal(s) => write!(f, "signal {s}"),
+        }
+    }
+}
+
+/// Spawn `cmd` and reap it with `wait4`, which (unlike `Child::wait`) also
+/// returns the child's resource usage.
+fn measure(cmd: &mut Command) -> io::Result<Run> {
+    let started = Instant::now();
+    let child = cmd.spawn()?;
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain old data; zero is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: pid is our own unreaped child; the pointers are valid.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if r == pid {
+            break;
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+    let wall = started.elapsed();
+    // The child is reaped: dropping the handle only closes its pipes.
+    drop(child);
+    let exit = if libc::WIFEXITED(status) {
+        Exit::Code(libc::WEXITSTATUS(status))
+    } else {
+        Exit::Signal(libc::WTERMSIG(status))
+    };
+    Ok(Run {
+        wall,
+        rss: usage.ru_maxrss as u64 * 1024,
+        exit,
+    })
+}
+
+/// A command line as a copy-pastable string.
+fn show(cmd: &Command) -> String {
+    let mut parts = vec![quote(cmd.get_program())];
+    parts.extend(cmd.get_args().map(quote));
+    let env: Vec<String> = cmd
+        .get_envs()
+        .filter_map(|(k, v)| v.map(|v| format!("{}={}", k.to_string_lossy(), quote(v))))
+        .collect();
+    if env.is_empty() {
+        parts.join(" ")
+    } else {
+        format!("{} {}", env.join(" "), parts.join(" "))
+    }
+}
+
+fn quote(s: &std::ffi::OsStr) -> String {
+    let s = s.to_string_lossy();
+    if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@".contains(c)) {
+        s.into_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Median of the wall times and the largest peak RSS of some runs.
+#[derive(Clone, Copy)]
+struct Stats {
+    wall: f64,
+    rss: u64,
+}
+
+fn stats(runs: &[Run]) -> Stats {
+    let mut walls: Vec<f64> = runs.iter().map(|r| r.wall.as_secs_f64()).collect();
+    walls.sort_by(f64::total_cmp);
+    Stats {
+        wall: walls[walls.len() / 2],
+        rss: runs.iter().map(|r| r.rss).max().unwrap_or(0),
+    }
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn count_lines(path: &Path) -> io::Result<u64> {
+    let mut r = BufReader::with_capacity(1 << 20, File::open(path)?);
+    let mut n = 0;
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(n);
+        }
+        n += memchr::memchr_iter(b'\n', buf).count() as u64;
+        let len = buf.len();
+        r.consume(len);
+    }
+}
+
+/// The last lines of a child's stderr, for error reports.
+fn tail(path: &Path) -> String {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(5)..].join("\n")
+}
+
+// ---------------------------------------------------------------------------
+// credaudit runs
+// ---------------------------------------------------------------------------
+
+/// What one credaudit scenario observed.
+struct AuditResult {
+    stats: Stats,
+    /// From the last repetition's summary.
+    method: String,
+    durations: String,
+    /// `None` when the flagged counts were right, else what was wrong.
+    problem: Option<String>,
+}
+
+fn credaudit_cmd(input: &Path, corpus: &Path, lookup: &str, out_dir: &Path, tag: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_credaudit"));
+    cmd.arg("audit")
+        .arg(input)
+        .arg("--corpus")
+        .arg(corpus)
+        .arg("-o")
+        .arg(out_dir.join(format!("{tag}-reset.csv")))
+        .arg("--summary")
+        .arg(out_dir.join(format!("{tag}-summary.json")))
+        .arg("--quiet");
+    if lookup != "auto" {
+        cmd.arg("--lookup").arg(lookup);
+    }
+    cmd
+}
+
+/// Check one run's exit code, summary and reset list against `expected`.
+fn check_audit(run: &Run, out_dir: &Path, tag: &str, stderr: &Path, expected: u64) -> Result<Value, String> {
+    if run.exit != Exit::Code(1) {
+        return Err(format!("{} (expected exit 1): {}", run.exit, tail(stderr)));
+    }
+    let text = fs::read_to_string(out_dir.join(format!("{tag}-summary.json"))).map_err(|e| format!("summary: {e}"))?;
+    let summary: Value = serde_json::from_str(&text).map_err(|e| format!("summary JSON: {e}"))?;
+    let pwned = summary["accounts_flagged"]["pwned"].as_u64();
+    if pwned != Some(expected) {
+        return Err(format!("accounts_flagged.pwned = {pwned:?}, expected {expected}"));
+    }
+    let rows = count_lines(&out_dir.join(format!("{tag}-reset.csv"))).map_err(|e| format!("reset list: {e}"))?;
+    if rows != expected + 1 {
+        return Err(format!("reset list has {} rows, expected {expected}", rows.saturating_sub(1)));
+    }
+    Ok(summary)
+}
+
+fn lookup_methods(summary: &Value) -> String {
+    let mut methods = Vec::new();
+    for source in summary["sources"].as_array().into_iter().flatten() {
+        for lookup in source["lookups"].as_array().into_iter().flatten() {
+            methods.push(lookup["method"].as_str().unwrap_or("?").to_string());
+        }
+    }
+    methods.join("+")
+}
+
+fn durations(summary: &Value) -> String {
+    let d = &summary["durations_ms"];
+    ["open_sources", "read_and_hash", "sort", "lookup", "report", "total"]
+        .iter()
+        .map(|k| format!("{k}={}", d[k].as_u64().map_or("?".into(), |v| v.to_string())))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Run one credaudit scenario `reps` times and check every repetition.
+fn run_credaudit(
+    ctx: &Ctx,
+    tag: &str,
+    input: &Path,
+    corpus: &Path,
+    lookup: &str,
+    reps: usize,
+    expected: u64,
+) -> io::Result<AuditResult> {
+    let mut cmd = credaudit_cmd(input, corpus, lookup, &ctx.out_dir, tag);
+    println!("  $ {}", show(&cmd));
+    let stderr = ctx.out_dir.join(format!("{tag}-stderr.txt"));
+    let mut runs = Vec::new();
+    let mut last_summary = None;
+    let mut problem = None;
+    for rep in 0..reps {
+        cmd.stdout(Stdio::null()).stderr(File::create(&stderr)?);
+        let run = measure(&mut cmd)?;
+        match check_audit(&run, &ctx.out_dir, tag, &stderr, expected) {
+            Ok(summary) => {
+                println!(
+                    "    rep {}: {:.2} s, {:.0} MiB, method {}, {}",
+                    rep + 1,
+                    run.wall.as_secs_f64(),
+                    mib(run.rss),
+                    lookup_methods(&summary),
+                    durations(&summary)
+                );
+                last_summary = Some(summary);
+            }
+            Err(e) => {
+                println!("    rep {}: {:.2} s, PROBLEM: {e}", rep + 1, run.wall.as_secs_f64());
+                problem.get_or_insert(e);
+            }
+        }
+        runs.push(run);
+    }
+    Ok(AuditResult {
+        stats: stats(&runs),
+        method: last_summary.as_ref().map_or("?".into(), lookup_methods),
+        durations: last_summary.as_ref().map_or("?".into(), durations),
+        problem,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Baselines
+// ---------------------------------------------------------------------------
+
+/// What one baseline scenario observed.
+struct BaselineResult {
+    stats: Stats,
+    problem: Option<String>,
+}
+
+/// Run a baseline `reps` times; `count` reads how many accounts it flagged
+/// from its stdout file (None when its output cannot be parsed).
+fn run_baseline(
+    ctx: &Ctx,
+    tag: &str,
+    cmd: &mut Command,
+    reps: usize,
+    expected: u64,
+    count: impl Fn(&Path) -> io::Result<Option<u64>>,
+) -> io::Result<BaselineResult> {
+    println!("  $ {}", show(cmd));
+    let stdout = ctx.out_dir.join(format!("{tag}-stdout.txt"));
+    let stderr = ctx.out_dir.join(format!("{tag}-stderr.txt"));
+    let mut runs = Vec::new();
+    let mut problem = None;
+    for rep in 0..reps {
+        cmd.stdout(File::create(&stdout)?).stderr(File::create(&stderr)?);
+        let run = measure(cmd)?;
+        let verdict = match (run.exit, count(&stdout)?) {
+            (Exit::Code(0), Some(n)) if n == expected => format!("{n} flagged, ok"),
+            (Exit::Code(0), Some(n)) => {
+                let e = format!("flagged {n}, expected {expected}");
+                problem.get_or_insert(e.clone());
+                e
+            }
+            (Exit::Code(0), None) => "flagged count not parseable".to_string(),
+            (exit, _) => {
+                let e = format!("{exit}: {}", tail(&stderr));
+                problem.get_or_insert(e.clone());
+                e
+            }
+        };
+        println!(
+            "    rep {}: {:.2} s, {:.0} MiB, {verdict}",
+            rep + 1,
+            run.wall.as_secs_f64(),
+            mib(run.rss)
+        );
+        runs.push(run);
+    }
+    Ok(BaselineResult {
+        stats: stats(&runs),
+        problem,
+    })
+}
+
+/// `LC_ALL=C sort hashes | LC_ALL=C join -t: - corpus`: the classic shell
+/// answer. The corpus's CRLF stays in field 2; field 1 (the hash) joins.
+fn sort_join_cmd(hashes: &Path, corpus: &Path) -> Command {
+    let script = format!(
+        "LC_ALL=C sort {} | LC_ALL=C join -t: - {}",
+        quote(hashes.as_os_str()),
+        quote(corpus.as_os_str())
+    );
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(script);
+    cmd
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// lil-pwny's path, installing it with pip when missing.
+fn lil_pwny() -> Option<PathBuf> {
+    if let Some(p) = find_on_path("lil-pwny") {
+        return Some(p);
+    }
+    println!("  lil-pwny not on PATH: trying `python3 -m pip install lil-pwny`");
+    let ok = Command::new("python3")
+        .args(["-m", "pip", "install", "--quiet", "lil-pwny"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        find_on_path("lil-pwny")
+    } else {
+        None
+    }
+}
+
+/// lil-pwny's HIBP match count from its `-output json` log: the final
+/// "Passwords matching HIBP: N" line.
+fn lil_pwny_matches(stdout: &Path) -> io::Result<Option<u64>> {
+    let text = fs::read_to_string(stdout)?;
+    const NEEDLE: &str = "Passwords matching HIBP: ";
+    Ok(text.lines().rev().find_map(|line| {
+        let at = line.find(NEEDLE)? + NEEDLE.len();
+        let digits: String = line[at..].chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    }))
+}
+
+fn lil_pwny_cmd(exe: &Path, corpus: &Path, input: &Path, tmp: &Path) -> Command {
+    let mut cmd = Command::new(exe);
+    cmd.arg("-hibp")
+        .arg(corpus)
+        .arg("-ad")
+        .arg(input)
+        .arg("-output")
+        .arg("json")
+        // lil-pwny leaves a temporary file of username variants behind on
+        // every run: keep those inside the bench directory.
+        .env("TMPDIR", tmp);
+    cmd
+}
+
+// ---------------------------------------------------------------------------
+// Hashing throughput
+// ---------------------------------------------------------------------------
+
+struct HashResult {
+    parallel: f64,
+    single: f64,
+    count: usize,
+    agree: bool,
+}
+
+/// Time `hash` over every password, on all cores and on one; median of reps.
+fn hash_throughput<const N: usize>(pw: &Passwords, reps: usize, hash: impl Fn(&[u8]) -> [u8; N] + Sync) -> HashResult {
+    let mut par_out: Vec<[u8; N]> = Vec::with_capacity(pw.len());
+    let mut seq_out: Vec<[u8; N]> = Vec::with_capacity(pw.len());
+    let (mut par, mut seq) = (Vec::new(), Vec::new());
+    for _ in 0..reps {
+        let t = Instant::now();
+        (0..pw.len()).into_par_iter().map(|i| hash(pw.get(i))).collect_into_vec(&mut par_out);
+        par.push(t.elapsed().as_secs_f64());
+        seq_out.clear();
+        let t = Instant::now();
+        seq_out.extend((0..pw.len()).map(|i| hash(pw.get(i))));
+        seq.push(t.elapsed().as_secs_f64());
+    }
+    par.sort_by(f64::total_cmp);
+    seq.sort_by(f64::total_cmp);
+    HashResult {
+        parallel: par[par.len() / 2],
+        single: seq[seq.len() / 2],
+        count: pw.len(),
+        agree: par_out == seq_out,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The report table
+// ---------------------------------------------------------------------------
+
+struct Row {
+    scenario: String,
+    ours: Option<Stats>,
+    base: Option<Stats>,
+    ratio: Option<f64>,
+    target: String,
+    pass: Option<bool>,
+    note: String,
+}
+
+fn fmt_opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or("-".into(), |v| format!("{v:.digits$}"))
+}
+
+fn print_table(rows: &[Row]) {
+    println!(
+        "{:<44} {:>9} {:>9} {:>9} {:>9} {:>8} {:<22} {:<6} note",
+        "scenario", "ours s", "ours MiB", "base s", "base MiB", "ratio", "target", "result"
+    );
+    println!("{}", "-".repeat(140));
+    for r in rows {
+        println!(
+            "{:<44} {:>9} {:>9} {:>9} {:>9} {:>8} {:<22} {:<6} {}",
+            r.scenario,
+            fmt_opt(r.ours.map(|s| s.wall), 2),
+            fmt_opt(r.ours.filter(|s| s.rss > 0).map(|s| mib(s.rss)), 0),
+            fmt_opt(r.base.map(|s| s.wall), 2),
+            fmt_opt(r.base.filter(|s| s.rss > 0).map(|s| mib(s.rss)), 0),
+            fmt_opt(r.ratio, 1),
+            r.target,
+            match r.pass {
+                Some(true) => "PASS",
+                Some(false) => "FAIL",
+                None => "info",
+            },
+            r.note
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Scenarios
+// ---------------------------------------------------------------------------
+
+struct Ctx {
+    files: DataFiles,
+    sizes: Sizes,
+    out_dir: PathBuf,
+    tmp_dir: PathBuf,
+    reps: usize,
+}
+
+fn problem_note(problems: &[&Option<String>]) -> String {
+    let found: Vec<&str> = problems.iter().filter_map(|p| p.as_deref()).collect();
+    if found.is_empty() {
+        "counts ok".into()
+    } else {
+        format!("MISMATCH/ERROR: {}", found.join("; "))
+    }
+}
+
+/// a. 1M plaintext accounts vs the 100M SHA-1 corpus, against sort | join.
+fn scenario_sort_join(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
+    let s = &ctx.sizes;
+    let expected = leaked_accounts(s.export_small);
+    let name = format!(
+        "a. {} plain vs SHA-1 {}",
+        count_label(s.export_small),
+        count_label(s.sha1_corpus)
+    );
+    println!("\n[{name}] (expected flagged: {expected})");
+    let ours = run_credaudit(ctx, "a-auto", &ctx.files.export_small, &ctx.files.sha1_corpus, "auto", ctx.reps, expected)?;
+    let base = run_baseline(
+        ctx,
+        "a-sort-join",
+        &mut sort_join_cmd(&ctx.files.sha1_hashes, &ctx.files.sha1_corpus),
+        ctx.reps,
+        expected,
+        |out| count_lines(out).map(Some),
+    )?;
+    let ratio = base.stats.wall / ours.stats.wall;
+    let ok = ours.problem.is_none() && base.problem.is_none();
+    rows.push(Row {
+        scenario: format!("{name} ({})", ours.method),
+        ours: Some(ours.stats),
+        base: Some(base.stats),
+        ratio: Some(ratio),
+        target: "sort|join >= 8x".into(),
+        pass: Some(ok && ratio >= 8.0),
+        note: problem_note(&[&ours.problem, &base.problem]),
+    });
+    println!("  durations_ms (last rep): {}", ours.durations);
+    for method in ["search", "merge"] {
+        let r = run_credaudit(
+            ctx,
+            &format!("a-{method}"),
+            &ctx.files.export_small,
+            &ctx.files.sha1_corpus,
+            method,
+            1,
+            expected,
+        )?;
+        rows.push(Row {
+            scenario: format!("   same, --lookup {method} (1 rep)"),
+            ours: Some(r.stats),
+            base: Some(base.stats),
+            ratio: Some(base.stats.wall / r.stats.wall),
+            target: "(tunes auto)".into(),
+            pass: None,
+            note: format!("{}; {}", problem_note(&[&r.problem]), r.durations),
+        });
+    }
+    Ok(())
+}
+
+/// b. 1M NTLM hashes vs the 20M NTLM corpus, against lil-pwny.
+fn scenario_lil_pwny(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
+    let s = &ctx.sizes;
+    let expected = leaked_accounts(s.export_small);
+    let name = format!(
+        "b. {} NTLM vs NTLM {}",
+        count_label(s.export_small),
+        count_label(s.ntlm_corpus)
+    );
+    println!("\n[{name}] (expected flagged: {expected})");
+    let ours = run_credaudit(ctx, "b-auto", &ctx.files.ntlm_input, &ctx.files.ntlm_corpus, "auto", ctx.reps, expected)?;
+    println!("  durations_ms (last rep): {}", ours.durations);
+    let Some(exe) = lil_pwny() else {
+        println!("  SKIPPED: lil-pwny is not installed and `pip install lil-pwny` failed");
+        rows.push(Row {
+            scenario: format!("{name} ({})", ours.method),
+            ours: Some(ours.stats),
+            base: None,
+            ratio: None,
+            target: "lil-pwny >= 100x".into(),
+            pass: None,
+            note: format!("baseline SKIPPED (lil-pwny unavailable); {}", problem_note(&[&ours.problem])),
+        });
+        return Ok(());
+    };
+    fs::create_dir_all(&ctx.tmp_dir)?;
+    let mut cmd = lil_pwny_cmd(&exe, &ctx.files.ntlm_corpus, &ctx.files.ntlm_input, &ctx.tmp_dir);
+    let base = run_baseline(ctx, "b-lil-pwny", &mut cmd, ctx.reps, expected, lil_pwny_matches)?;
+    let _ = fs::remove_dir_all(&ctx.tmp_dir);
+    let ratio = base.stats.wall / ours.stats.wall;
+    let ok = ours.problem.is_none() && base.problem.is_none();
+    rows.push(Row {
+        scenario: format!("{name} ({})", ours.method),
+        ours: Some(ours.stats),
+        base: Some(base.stats),
+        ratio: Some(ratio),
+        target: "lil-pwny >= 100x".into(),
+        pass: Some(ok && ratio >= 100.0),
+        note: problem_note(&[&ours.problem, &base.problem]),
+    });
+    Ok(())
+}
+
+/// c. Hashing throughput of credaudit::hash, all cores vs one.
+fn scenario_hashing(ctx: &Ctx, rows: &mut Vec<Row>) {
+    let n = ctx.sizes.export_large;
+    println!(
+        "\n[c. hashing {} passwords in memory: rayon par_iter on {} threads vs single thread]",
+        count_label(n),
+        rayon::current_num_threads()
+    );
+    let pw = Passwords::generate(n);
+    let results = [
+        ("SHA-1", hash_throughput(&pw, ctx.reps, hash::sha1)),
+        ("NTLM", hash_throughput(&pw, ctx.reps, |p| hash::ntlm(p).expect("ASCII"))),
+    ];
+    for (kind, r) in results {
+        let mps = |secs: f64| r.count as f64 / secs / 1e6;
+        println!(
+            "  {kind}: parallel {:.2} s = {:.1} M/s, single {:.2} s = {:.1} M/s, speedup {:.2}x, results agree: {}",
+            r.parallel,
+            mps(r.parallel),
+            r.single,
+            mps(r.single),
+            r.single / r.parallel,
+            r.agree
+        );
+        rows.push(Row {
+            scenario: format!("c. {kind} hash {} (par vs 1 thread)", count_label(n)),
+            ours: Some(Stats { wall: r.parallel, rss: 0 }),
+            base: Some(Stats { wall: r.single, rss: 0 }),
+            ratio: Some(r.single / r.parallel),
+            target: ">= 10 M/s parallel".into(),
+            pass: Some(r.agree && mps(r.parallel) >= 10.0),
+            note: format!(
+                "{:.1} M/s par, {:.1} M/s single{}",
+                mps(r.parallel),
+                mps(r.single),
+                if r.agree { "" } else { "; RESULTS DIFFER" }
+            ),
+        });
+    }
+}
+
+/// d. Memory: 10M accounts vs the 100M and the 10M SHA-1 corpus.
+fn scenario_memory(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
+    let s = &ctx.sizes;
+    let expected = leaked_accounts(s.export_large);
+    let corpora = [
+        (&ctx.files.sha1_corpus, s.sha1_corpus),
+        (&ctx.files.sha1_small_corpus, s.sha1_small_corpus),
+    ];
+    let mut peaks = Vec::new();
+    for (i, (corpus, lines)) in corpora.into_iter().enumerate() {
+        let name = format!(
+            "d. {} plain vs SHA-1 {}",
+            count_label(s.export_large),
+            count_label(lines)
+        );
+        println!("\n[{name}] (expected flagged: {expected})");
+        let tag = format!("d-{}", count_label(lines));
+        let r = run_credaudit(ctx, &format!("{tag}-auto"), &ctx.files.export_large, corpus, "auto", ctx.reps, expected)?;
+        println!("  durations_ms (last rep): {}", r.durations);
+        peaks.push(r.stats.rss);
+        let (target, pass) = if i == 0 {
+            (
+                format!("RSS < {RSS_TARGET_MIB:.0} MiB"),
+                r.problem.is_none() && mib(r.stats.rss) < RSS_TARGET_MIB,
+            )
+        } else {
+            let growth = peaks[0] as f64 / r.stats.rss.max(1) as f64;
+            (
+                format!("RSS({}) <= {RSS_GROWTH_LIMIT:.2}x this", count_label(s.sha1_corpus)),
+                r.problem.is_none() && growth <= RSS_GROWTH_LIMIT,
+            )
+        };
+        rows.push(Row {
+            scenario: format!("{name} ({})", r.method),
+            ours: Some(r.stats),
+            base: None,
+            ratio: None,
+            target,
+            pass: Some(pass),
+            note: format!("{}; {}", problem_note(&[&r.problem]), r.durations),
+        });
+        for method in ["search", "merge"] {
+            let m = run_credaudit(ctx, &format!("{tag}-{method}"), &ctx.files.export_large, corpus, method, 1, expected)?;
+            rows.push(Row {
+                scenario: format!("   same, --lookup {method} (1 rep)"),
+                ours: Some(m.stats),
+                base: None,
+                ratio: None,
+                target: "(tunes auto)".into(),
+                pass: None,
+                note: format!("{}; {}", problem_note(&[&m.problem]), m.durations),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn main() -> io::Result<()> {
+    // `cargo bench` passes `--bench`; this program takes no arguments.
+    let _: Vec<OsString> = std::env::args_os().collect();
+    let sizes = Sizes::from_env();
+    let dir = bench_dir();
+    fs::create_dir_all(&dir)?;
+    let out_dir = std::env::temp_dir().join("credaudit-bench");
+    fs::create_dir_all(&out_dir)?;
+    let reps = env_u64("CREDAUDIT_BENCH_REPS", 3).max(1) as usize;
+    println!("credaudit benchmark: data in {}, outputs in {}, {reps} reps (median wall, max RSS)", dir.display(), out_dir.display());
+    println!("credaudit binary: {}", env!("CARGO_BIN_EXE_credaudit"));
+
+    let files = DataFiles::new(&dir, &sizes);
+    println!("\n[generating data]");
+    let generation = generate_all(&files, &sizes)?;
+    println!("  generation time this run: {:.1} s", generation.as_secs_f64());
+
+    println!("\n[warm-up: one untimed read of every corpus and input; all timings are warm-cache]");
+    for path in [
+        &files.sha1_corpus,
+        &files.sha1_small_corpus,
+        &files.ntlm_corpus,
+        &files.export_small,
+        &files.export_large,
+        &files.ntlm_input,
+        &files.sha1_hashes,
+    ] {
+        let t = Instant::now();
+        warm(path)?;
+        println!("  read {} in {:.1} s", path.display(), t.elapsed().as_secs_f64());
+    }
+
+    let ctx = Ctx {
+        files,
+        sizes,
+        tmp_dir: dir.join("lil-pwny-tmp"),
+        out_dir,
+        reps,
+    };
+    let mut rows = Vec::new();
+    scenario_hashing(&ctx, &mut rows);
+    scenario_sort_join(&ctx, &mut rows)?;
+    scenario_lil_pwny(&ctx, &mut rows)?;
+    scenario_memory(&ctx, &mut rows)?;
+
+    println!("\n[results] wall = median of {reps} reps unless marked; MiB = largest peak RSS (ru_maxrss; for a pipeline or a multiprocess baseline, its largest single process); warm page cache; {} cores", rayon::current_num_threads());
+    print_table(&rows);
+    Ok(())
+}

@@ -50,7 +50,7 @@ fn is_kerberos_type(s: &[u8]) -> bool {
 }
 
 fn parse_line(line: &[u8]) -> Line<'_> {
-    if line.first() == Some(&b'[') {
+    if line.first() == Some(&b'[') || line.starts_with(b"Impacket v") {
         return Line::Skip(SkipPolicy::BannerLine);
     }
     let Some(colon) = line.iter().position(|&b| b == b':') else {
@@ -74,10 +74,9 @@ fn parse_line(line: &[u8]) -> Line<'_> {
         }
         [kind, _, ..] if is_kerberos_type(kind) => Line::Skip(SkipPolicy::KerberosKey),
         // pwdump: rid:lm:nt:::suffix
-        [rid, lm, nt, tail] if all_digits(rid) => {
-            if !(lm.is_empty() || (lm.len() == 32 && is_hex(lm))) {
-                return Line::Reject(RejectCause::BadHex, "LM hash field is not 32 hex characters");
-            }
+        // The LM field is ignored: it is empty, the constant "no LM hash"
+        // value, or pwdump's "NO PASSWORD****" placeholder.
+        [rid, _lm, nt, tail] if all_digits(rid) => {
             let Some(suffix) = tail.strip_prefix(b"::") else {
                 return Line::Reject(RejectCause::MalformedLine, "pwdump line does not end in ':::'");
             };
@@ -104,6 +103,12 @@ fn status_of(suffix: &[u8]) -> AccountStatus {
     } else {
         AccountStatus::Unknown
     }
+}
+
+/// An account with no NT hash stored: DSInternals writes `Guest:`, pwdump
+/// `NO PASSWORD*********************`.
+fn has_no_hash(field: &[u8]) -> bool {
+    field.is_empty() || field.starts_with(b"NO PASSWORD")
 }
 
 /// `name_historyN`: a password-history entry.
@@ -218,6 +223,7 @@ impl ColonRows {
             } else {
                 None
             };
+            let policy = policy.or_else(|| has_no_hash(hex).then_some(SkipPolicy::NoHash));
             if let Some(policy) = policy {
                 sink.skipped(line_no, policy);
                 continue;
@@ -282,6 +288,9 @@ mod tests {
         );
         assert!(matches!(parse_line(b"no separator"), Line::Reject(RejectCause::MalformedLine, _)));
         assert!(matches!(parse_line(b"u:500:zz:aa"), Line::Reject(..)));
+        assert_eq!(parse_line(b"Impacket v0.12.0 - Copyright Fortra, LLC"), Line::Skip(SkipPolicy::BannerLine));
+        assert!(has_no_hash(b"NO PASSWORD*********************"));
+        assert!(has_no_hash(b""));
         assert_eq!(first_credential_kind(b"[*] x\nu:1:aad3b435b51404eeaad3b435b51404ee:8846f7eaee8fb117ad06bdd830b7586c:::\n"), Some(HashKind::Ntlm));
         assert_eq!(first_credential_kind(b"u:5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8\n"), Some(HashKind::Sha1));
         assert_eq!(first_credential_kind(b"email,password\n"), None);

@@ -7,7 +7,7 @@
 use super::columns::{self, SecretKind};
 use super::decompress::{describe_read_error, Compression};
 use super::{
-    decode_hash_field, AccountRow, AccountStatus, InputOptions, RejectCause, RowSink,
+    decode_hash_field, AccountRow, AccountStatus, InputOptions, RejectCause, RowSink, SkipPolicy,
     MAX_ACCOUNT_BYTES, MAX_SECRET_BYTES,
 };
 use anyhow::{bail, Result};
@@ -49,16 +49,22 @@ pub struct CsvRows {
     secret: usize,
     kind: SecretKind,
     ahead: VecDeque<csv::ByteRecord>,
+    /// The csv crate stops a record at the `\r` of a CRLF and counts the
+    /// `\n` into the next record, whose line then reads one too low.
+    crlf_shift: u64,
 }
 
 impl CsvRows {
     pub fn new(
-        input: Box<dyn BufRead + Send>,
+        mut input: Box<dyn BufRead + Send>,
         delimiter: u8,
         options: &InputOptions,
         display: &str,
         compression: Compression,
     ) -> Result<CsvRows> {
+        let head = input.fill_buf().unwrap_or(&[]);
+        let header_line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+        let crlf_shift = u64::from(header_line.ends_with(b"\r") && header_line.len() < head.len());
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(false)
@@ -107,6 +113,7 @@ impl CsvRows {
             secret: choice.secret,
             kind,
             ahead,
+            crlf_shift,
         })
     }
 
@@ -117,6 +124,7 @@ impl CsvRows {
     pub fn read(mut self, sink: &mut dyn RowSink) -> Result<()> {
         let mut record = csv::ByteRecord::new();
         let mut hash = [0u8; 20];
+        let mut last_line = 1;
         loop {
             if let Some(buffered) = self.ahead.pop_front() {
                 record = buffered;
@@ -125,16 +133,16 @@ impl CsvRows {
                     Ok(true) => {}
                     Ok(false) => return Ok(()),
                     Err(e) => {
-                        let line = e.position().map(|p| p.line()).unwrap_or(0);
                         let why = match e.into_kind() {
                             csv::ErrorKind::Io(io) => describe_read_error(&io, self.compression),
                             other => format!("cannot parse CSV ({other:?})"),
                         };
-                        bail!("{}: after line {line}: {why}", self.display);
+                        bail!("{}: after line {last_line}: {why}", self.display);
                     }
                 }
             }
-            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            let line = record.position().map_or(0, |p| p.line()) + self.crlf_shift;
+            last_line = line;
             if record.len() != self.width {
                 let detail = format!("{} fields, the header has {}", record.len(), self.width);
                 sink.rejected(line, RejectCause::WrongColumnCount, &detail)?;
@@ -158,6 +166,10 @@ impl CsvRows {
                     continue;
                 }
                 None => secret,
+                Some(_) if secret.trim_ascii().is_empty() => {
+                    sink.skipped(line, SkipPolicy::NoHash);
+                    continue;
+                }
                 Some(kind) => match decode_hash_field(secret.trim_ascii(), kind, &mut hash) {
                     Ok(n) => &hash[..n],
                     Err((cause, detail)) => {

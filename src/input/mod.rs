@@ -68,6 +68,9 @@ pub enum SkipPolicy {
     KerberosKey,
     /// secretsdump `user:CLEARTEXT:...` lines (reversible encryption).
     CleartextLine,
+    /// Accounts with no hash stored (`Guest:`, pwdump `NO PASSWORD***`, an
+    /// empty hash cell): there is no password to check.
+    NoHash,
 }
 
 /// Which kinds of rows are skipped by policy.
@@ -145,7 +148,7 @@ pub struct InputOptions {
 /// An export, opened and sniffed, ready to stream.
 pub struct Input {
     pub path: PathBuf,
-    /// How the file is named in messages and origins (`-` for stdin).
+    /// How the file is named in messages and origins (`stdin` for `-`).
     pub display: String,
     pub format: Format,
     pub kind: SecretKind,
@@ -162,7 +165,11 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Open an export, undo compression, detect its format, columns and secret kind.
 pub fn open(path: &Path, options: &InputOptions) -> Result<Input> {
-    let display = path.display().to_string();
+    let display = if path.as_os_str() == "-" {
+        "stdin".to_string()
+    } else {
+        path.display().to_string()
+    };
     let (mut reader, compression) = decompress::open(path)?;
     let head = match reader.fill_buf() {
         Ok(head) => head,

@@ -1,0 +1,146 @@
+//! Test harness: a temporary working directory and a builder for running the
+//! real `credaudit` binary in it (the ripgrep/xsv way).
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// Path of a committed fixture.
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
+}
+
+pub struct Workdir {
+    dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    pub fn new() -> Workdir {
+        Workdir {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap()
+    }
+
+    /// A `credaudit` command running in this directory.
+    pub fn cmd(&self, args: &[&str]) -> Cmd {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_credaudit"));
+        command.current_dir(self.dir.path()).args(args);
+        Cmd {
+            command,
+            stdin: None,
+        }
+    }
+}
+
+pub struct Cmd {
+    command: Command,
+    stdin: Option<Vec<u8>>,
+}
+
+/// What a run produced.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Cmd {
+    pub fn arg(mut self, a: impl AsRef<std::ffi::OsStr>) -> Cmd {
+        self.command.arg(a);
+        self
+    }
+
+    pub fn stdin(mut self, data: impl AsRef<[u8]>) -> Cmd {
+        self.stdin = Some(data.as_ref().to_vec());
+        self
+    }
+
+    pub fn run(mut self) -> Run {
+        self.command
+            .stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = self.command.spawn().expect("spawn credaudit");
+        if let Some(data) = self.stdin.take() {
+            let mut stdin = child.stdin.take().unwrap();
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(&data);
+            });
+        }
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = child.wait_with_output().unwrap();
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Assert the exit code, showing both streams when it differs.
+    pub fn code(self, expected: i32) -> Run {
+        assert_eq!(
+            self.code, expected,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// The reset list's rows as (account, origin, reasons, max_count, sources, status).
+    pub fn rows(&self) -> Vec<Vec<String>> {
+        parse_csv(&self.stdout)
+    }
+
+    /// Accounts listed in the reset list, in order.
+    pub fn accounts(&self) -> Vec<String> {
+        self.rows().into_iter().map(|r| r[0].clone()).collect()
+    }
+}
+
+/// Parse a reset list (header checked) into its data rows.
+pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        header,
+        ["account", "origin", "reasons", "max_count", "sources", "account_status"]
+    );
+    reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect()
+}
+
+/// A Pwned Passwords file (CRLF, sorted) from (hash, count) pairs.
+pub fn hibp_file(entries: &[(&str, u64)]) -> String {
+    let mut sorted: Vec<_> = entries.to_vec();
+    sorted.sort();
+    sorted.iter().map(|(h, c)| format!("{h}:{c}\r\n")).collect()
+}
+
+pub const SHA1_PASSWORD: &str = "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8";
+pub const NTLM_PASSWORD: &str = "8846F7EAEE8FB117AD06BDD830B7586C";
+pub const SHA1_123456: &str = "7C4A8D09CA3762AF61E59520943DC26494F8941B";
