@@ -22,7 +22,6 @@
 use credaudit::hash;
 use rayon::prelude::*;
 use serde_json::Value;
-use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -33,7 +32,7 @@ use std::time::{Duration, Instant};
 /// Every `LEAK_EVERY`-th account (index 0, 10, 20, ...) uses a leaked password.
 const LEAK_EVERY: u64 = 10;
 /// Salt for the unique, never-leaked passwords of the other accounts.
-const PASSWORD_SALT: u64 = 0x5EED_0F_C0FFEE_u64;
+const PASSWORD_SALT: u64 = 0x5EED_0FC0_FFEE_u64;
 /// Corpus lines generated per chunk: one unit of parallel work and one write.
 const CHUNK_LINES: u64 = 1 << 18;
 /// Size of the generated files' write buffers.
@@ -313,7 +312,11 @@ fn ensure_file(
     w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     fs::rename(&tmp, path)?;
     let took = started.elapsed();
-    println!("  generated {} in {:.1} s", path.display(), took.as_secs_f64());
+    println!(
+        "  generated {} in {:.1} s",
+        path.display(),
+        took.as_secs_f64()
+    );
     Ok(Some(took))
 }
 
@@ -372,7 +375,9 @@ impl CorpusPlan<'_> {
         let leaked_from = self.leaked.partition_point(|k| Self::top(k) < lo);
         let leaked_to = self.leaked.partition_point(|k| Self::top(k) < hi);
         let mut leaked = self.leaked[leaked_from..leaked_to].iter().peekable();
-        let mut out = Vec::with_capacity((last - first + leaked_to as u64 - leaked_from as u64) as usize * 48);
+        let mut out = Vec::with_capacity(
+            (last - first + leaked_to as u64 - leaked_from as u64) as usize * 48,
+        );
         let mut rng = SplitMix(mix64(self.seed ^ c.wrapping_mul(0xA076_1D64_78BD_642F)));
         let mut start = self.slot_start(first);
         for k in first..last {
@@ -426,8 +431,17 @@ impl CorpusPlan<'_> {
     }
 }
 
-fn generate_corpus(path: &Path, kind: Kind, lines: u64, seed: u64, leaked: &[[u8; 20]]) -> io::Result<Option<Duration>> {
-    assert!(lines > leaked.len() as u64, "corpus smaller than the leaked set");
+fn generate_corpus(
+    path: &Path,
+    kind: Kind,
+    lines: u64,
+    seed: u64,
+    leaked: &[[u8; 20]],
+) -> io::Result<Option<Duration>> {
+    assert!(
+        lines > leaked.len() as u64,
+        "corpus smaller than the leaked set"
+    );
     let plan = CorpusPlan {
         kind,
         random: lines - leaked.len() as u64,
@@ -506,8 +520,20 @@ fn generate_all(files: &DataFiles, s: &Sizes) -> io::Result<Duration> {
     let sha1_missing = !files.sha1_corpus.exists() || !files.sha1_small_corpus.exists();
     if sha1_missing {
         let leaked = leaked_digests(Kind::Sha1, s.leaked);
-        add(generate_corpus(&files.sha1_corpus, Kind::Sha1, s.sha1_corpus, 1, &leaked)?);
-        add(generate_corpus(&files.sha1_small_corpus, Kind::Sha1, s.sha1_small_corpus, 2, &leaked)?);
+        add(generate_corpus(
+            &files.sha1_corpus,
+            Kind::Sha1,
+            s.sha1_corpus,
+            1,
+            &leaked,
+        )?);
+        add(generate_corpus(
+            &files.sha1_small_corpus,
+            Kind::Sha1,
+            s.sha1_small_corpus,
+            2,
+            &leaked,
+        )?);
     } else {
         add(ensure_file(&files.sha1_corpus, |_| Ok(()))?);
         add(ensure_file(&files.sha1_small_corpus, |_| Ok(()))?);
@@ -516,7 +542,13 @@ fn generate_all(files: &DataFiles, s: &Sizes) -> io::Result<Duration> {
         add(ensure_file(&files.ntlm_corpus, |_| Ok(()))?);
     } else {
         let leaked = leaked_digests(Kind::Ntlm, s.leaked);
-        add(generate_corpus(&files.ntlm_corpus, Kind::Ntlm, s.ntlm_corpus, 3, &leaked)?);
+        add(generate_corpus(
+            &files.ntlm_corpus,
+            Kind::Ntlm,
+            s.ntlm_corpus,
+            3,
+            &leaked,
+        )?);
     }
     add(generate_export(&files.export_small, s.export_small)?);
     add(generate_export(&files.export_large, s.export_large)?);
@@ -614,7 +646,9 @@ fn show(cmd: &Command) -> String {
 
 fn quote(s: &std::ffi::OsStr) -> String {
     let s = s.to_string_lossy();
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@".contains(c)) {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@".contains(c))
+    {
         s.into_owned()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
@@ -694,19 +728,32 @@ fn credaudit_cmd(input: &Path, corpus: &Path, lookup: &str, out_dir: &Path, tag:
 }
 
 /// Check one run's exit code, summary and reset list against `expected`.
-fn check_audit(run: &Run, out_dir: &Path, tag: &str, stderr: &Path, expected: u64) -> Result<Value, String> {
+fn check_audit(
+    run: &Run,
+    out_dir: &Path,
+    tag: &str,
+    stderr: &Path,
+    expected: u64,
+) -> Result<Value, String> {
     if run.exit != Exit::Code(1) {
         return Err(format!("{} (expected exit 1): {}", run.exit, tail(stderr)));
     }
-    let text = fs::read_to_string(out_dir.join(format!("{tag}-summary.json"))).map_err(|e| format!("summary: {e}"))?;
+    let text = fs::read_to_string(out_dir.join(format!("{tag}-summary.json")))
+        .map_err(|e| format!("summary: {e}"))?;
     let summary: Value = serde_json::from_str(&text).map_err(|e| format!("summary JSON: {e}"))?;
     let pwned = summary["accounts_flagged"]["pwned"].as_u64();
     if pwned != Some(expected) {
-        return Err(format!("accounts_flagged.pwned = {pwned:?}, expected {expected}"));
+        return Err(format!(
+            "accounts_flagged.pwned = {pwned:?}, expected {expected}"
+        ));
     }
-    let rows = count_lines(&out_dir.join(format!("{tag}-reset.csv"))).map_err(|e| format!("reset list: {e}"))?;
+    let rows = count_lines(&out_dir.join(format!("{tag}-reset.csv")))
+        .map_err(|e| format!("reset list: {e}"))?;
     if rows != expected + 1 {
-        return Err(format!("reset list has {} rows, expected {expected}", rows.saturating_sub(1)));
+        return Err(format!(
+            "reset list has {} rows, expected {expected}",
+            rows.saturating_sub(1)
+        ));
     }
     Ok(summary)
 }
@@ -723,11 +770,23 @@ fn lookup_methods(summary: &Value) -> String {
 
 fn durations(summary: &Value) -> String {
     let d = &summary["durations_ms"];
-    ["open_sources", "read_and_hash", "sort", "lookup", "report", "total"]
-        .iter()
-        .map(|k| format!("{k}={}", d[k].as_u64().map_or("?".into(), |v| v.to_string())))
-        .collect::<Vec<_>>()
-        .join(" ")
+    [
+        "open_sources",
+        "read_and_hash",
+        "sort",
+        "lookup",
+        "report",
+        "total",
+    ]
+    .iter()
+    .map(|k| {
+        format!(
+            "{k}={}",
+            d[k].as_u64().map_or("?".into(), |v| v.to_string())
+        )
+    })
+    .collect::<Vec<_>>()
+    .join(" ")
 }
 
 /// Run one credaudit scenario `reps` times and check every repetition.
@@ -762,7 +821,11 @@ fn run_credaudit(
                 last_summary = Some(summary);
             }
             Err(e) => {
-                println!("    rep {}: {:.2} s, PROBLEM: {e}", rep + 1, run.wall.as_secs_f64());
+                println!(
+                    "    rep {}: {:.2} s, PROBLEM: {e}",
+                    rep + 1,
+                    run.wall.as_secs_f64()
+                );
                 problem.get_or_insert(e);
             }
         }
@@ -802,7 +865,8 @@ fn run_baseline(
     let mut runs = Vec::new();
     let mut problem = None;
     for rep in 0..reps {
-        cmd.stdout(File::create(&stdout)?).stderr(File::create(&stderr)?);
+        cmd.stdout(File::create(&stdout)?)
+            .stderr(File::create(&stderr)?);
         let run = measure(cmd)?;
         let verdict = match (run.exit, count(&stdout)?) {
             (Exit::Code(0), Some(n)) if n == expected => format!("{n} flagged, ok"),
@@ -876,7 +940,10 @@ fn lil_pwny_matches(stdout: &Path) -> io::Result<Option<u64>> {
     const NEEDLE: &str = "Passwords matching HIBP: ";
     Ok(text.lines().rev().find_map(|line| {
         let at = line.find(NEEDLE)? + NEEDLE.len();
-        let digits: String = line[at..].chars().take_while(char::is_ascii_digit).collect();
+        let digits: String = line[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
         digits.parse().ok()
     }))
 }
@@ -907,13 +974,20 @@ struct HashResult {
 }
 
 /// Time `hash` over every password, on all cores and on one; median of reps.
-fn hash_throughput<const N: usize>(pw: &Passwords, reps: usize, hash: impl Fn(&[u8]) -> [u8; N] + Sync) -> HashResult {
+fn hash_throughput<const N: usize>(
+    pw: &Passwords,
+    reps: usize,
+    hash: impl Fn(&[u8]) -> [u8; N] + Sync,
+) -> HashResult {
     let mut par_out: Vec<[u8; N]> = Vec::with_capacity(pw.len());
     let mut seq_out: Vec<[u8; N]> = Vec::with_capacity(pw.len());
     let (mut par, mut seq) = (Vec::new(), Vec::new());
     for _ in 0..reps {
         let t = Instant::now();
-        (0..pw.len()).into_par_iter().map(|i| hash(pw.get(i))).collect_into_vec(&mut par_out);
+        (0..pw.len())
+            .into_par_iter()
+            .map(|i| hash(pw.get(i)))
+            .collect_into_vec(&mut par_out);
         par.push(t.elapsed().as_secs_f64());
         seq_out.clear();
         let t = Instant::now();
@@ -1005,7 +1079,15 @@ fn scenario_sort_join(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
         count_label(s.sha1_corpus)
     );
     println!("\n[{name}] (expected flagged: {expected})");
-    let ours = run_credaudit(ctx, "a-auto", &ctx.files.export_small, &ctx.files.sha1_corpus, "auto", ctx.reps, expected)?;
+    let ours = run_credaudit(
+        ctx,
+        "a-auto",
+        &ctx.files.export_small,
+        &ctx.files.sha1_corpus,
+        "auto",
+        ctx.reps,
+        expected,
+    )?;
     let base = run_baseline(
         ctx,
         "a-sort-join",
@@ -1059,7 +1141,15 @@ fn scenario_lil_pwny(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
         count_label(s.ntlm_corpus)
     );
     println!("\n[{name}] (expected flagged: {expected})");
-    let ours = run_credaudit(ctx, "b-auto", &ctx.files.ntlm_input, &ctx.files.ntlm_corpus, "auto", ctx.reps, expected)?;
+    let ours = run_credaudit(
+        ctx,
+        "b-auto",
+        &ctx.files.ntlm_input,
+        &ctx.files.ntlm_corpus,
+        "auto",
+        ctx.reps,
+        expected,
+    )?;
     println!("  durations_ms (last rep): {}", ours.durations);
     let Some(exe) = lil_pwny() else {
         println!("  SKIPPED: lil-pwny is not installed and `pip install lil-pwny` failed");
@@ -1070,13 +1160,28 @@ fn scenario_lil_pwny(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
             ratio: None,
             target: "lil-pwny >= 100x".into(),
             pass: None,
-            note: format!("baseline SKIPPED (lil-pwny unavailable); {}", problem_note(&[&ours.problem])),
+            note: format!(
+                "baseline SKIPPED (lil-pwny unavailable); {}",
+                problem_note(&[&ours.problem])
+            ),
         });
         return Ok(());
     };
     fs::create_dir_all(&ctx.tmp_dir)?;
-    let mut cmd = lil_pwny_cmd(&exe, &ctx.files.ntlm_corpus, &ctx.files.ntlm_input, &ctx.tmp_dir);
-    let base = run_baseline(ctx, "b-lil-pwny", &mut cmd, ctx.reps, expected, lil_pwny_matches)?;
+    let mut cmd = lil_pwny_cmd(
+        &exe,
+        &ctx.files.ntlm_corpus,
+        &ctx.files.ntlm_input,
+        &ctx.tmp_dir,
+    );
+    let base = run_baseline(
+        ctx,
+        "b-lil-pwny",
+        &mut cmd,
+        ctx.reps,
+        expected,
+        lil_pwny_matches,
+    )?;
     let _ = fs::remove_dir_all(&ctx.tmp_dir);
     let ratio = base.stats.wall / ours.stats.wall;
     let ok = ours.problem.is_none() && base.problem.is_none();
@@ -1103,7 +1208,10 @@ fn scenario_hashing(ctx: &Ctx, rows: &mut Vec<Row>) {
     let pw = Passwords::generate(n);
     let results = [
         ("SHA-1", hash_throughput(&pw, ctx.reps, hash::sha1)),
-        ("NTLM", hash_throughput(&pw, ctx.reps, |p| hash::ntlm(p).expect("ASCII"))),
+        (
+            "NTLM",
+            hash_throughput(&pw, ctx.reps, |p| hash::ntlm(p).expect("ASCII")),
+        ),
     ];
     for (kind, r) in results {
         let mps = |secs: f64| r.count as f64 / secs / 1e6;
@@ -1118,8 +1226,14 @@ fn scenario_hashing(ctx: &Ctx, rows: &mut Vec<Row>) {
         );
         rows.push(Row {
             scenario: format!("c. {kind} hash {} (par vs 1 thread)", count_label(n)),
-            ours: Some(Stats { wall: r.parallel, rss: 0 }),
-            base: Some(Stats { wall: r.single, rss: 0 }),
+            ours: Some(Stats {
+                wall: r.parallel,
+                rss: 0,
+            }),
+            base: Some(Stats {
+                wall: r.single,
+                rss: 0,
+            }),
             ratio: Some(r.single / r.parallel),
             target: ">= 10 M/s parallel".into(),
             pass: Some(r.agree && mps(r.parallel) >= 10.0),
@@ -1150,7 +1264,15 @@ fn scenario_memory(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
         );
         println!("\n[{name}] (expected flagged: {expected})");
         let tag = format!("d-{}", count_label(lines));
-        let r = run_credaudit(ctx, &format!("{tag}-auto"), &ctx.files.export_large, corpus, "auto", ctx.reps, expected)?;
+        let r = run_credaudit(
+            ctx,
+            &format!("{tag}-auto"),
+            &ctx.files.export_large,
+            corpus,
+            "auto",
+            ctx.reps,
+            expected,
+        )?;
         println!("  durations_ms (last rep): {}", r.durations);
         peaks.push(r.stats.rss);
         let (target, pass) = if i == 0 {
@@ -1161,7 +1283,10 @@ fn scenario_memory(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
         } else {
             let growth = peaks[0] as f64 / r.stats.rss.max(1) as f64;
             (
-                format!("RSS({}) <= {RSS_GROWTH_LIMIT:.2}x this", count_label(s.sha1_corpus)),
+                format!(
+                    "RSS({}) <= {RSS_GROWTH_LIMIT:.2}x this",
+                    count_label(s.sha1_corpus)
+                ),
                 r.problem.is_none() && growth <= RSS_GROWTH_LIMIT,
             )
         };
@@ -1175,7 +1300,15 @@ fn scenario_memory(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
             note: format!("{}; {}", problem_note(&[&r.problem]), r.durations),
         });
         for method in ["search", "merge"] {
-            let m = run_credaudit(ctx, &format!("{tag}-{method}"), &ctx.files.export_large, corpus, method, 1, expected)?;
+            let m = run_credaudit(
+                ctx,
+                &format!("{tag}-{method}"),
+                &ctx.files.export_large,
+                corpus,
+                method,
+                1,
+                expected,
+            )?;
             rows.push(Row {
                 scenario: format!("   same, --lookup {method} (1 rep)"),
                 ours: Some(m.stats),
@@ -1192,20 +1325,26 @@ fn scenario_memory(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
 
 fn main() -> io::Result<()> {
     // `cargo bench` passes `--bench`; this program takes no arguments.
-    let _: Vec<OsString> = std::env::args_os().collect();
     let sizes = Sizes::from_env();
     let dir = bench_dir();
     fs::create_dir_all(&dir)?;
     let out_dir = std::env::temp_dir().join("credaudit-bench");
     fs::create_dir_all(&out_dir)?;
     let reps = env_u64("CREDAUDIT_BENCH_REPS", 3).max(1) as usize;
-    println!("credaudit benchmark: data in {}, outputs in {}, {reps} reps (median wall, max RSS)", dir.display(), out_dir.display());
+    println!(
+        "credaudit benchmark: data in {}, outputs in {}, {reps} reps (median wall, max RSS)",
+        dir.display(),
+        out_dir.display()
+    );
     println!("credaudit binary: {}", env!("CARGO_BIN_EXE_credaudit"));
 
     let files = DataFiles::new(&dir, &sizes);
     println!("\n[generating data]");
     let generation = generate_all(&files, &sizes)?;
-    println!("  generation time this run: {:.1} s", generation.as_secs_f64());
+    println!(
+        "  generation time this run: {:.1} s",
+        generation.as_secs_f64()
+    );
 
     println!("\n[warm-up: one untimed read of every corpus and input; all timings are warm-cache]");
     for path in [
@@ -1219,7 +1358,11 @@ fn main() -> io::Result<()> {
     ] {
         let t = Instant::now();
         warm(path)?;
-        println!("  read {} in {:.1} s", path.display(), t.elapsed().as_secs_f64());
+        println!(
+            "  read {} in {:.1} s",
+            path.display(),
+            t.elapsed().as_secs_f64()
+        );
     }
 
     let ctx = Ctx {

@@ -226,6 +226,7 @@ impl Gathered {
         inputs: &[String],
         progress: &Progress,
         bar: &indicatif::ProgressBar,
+        strict: bool,
     ) -> Result<()> {
         let (want_sha1, want_ntlm) = (kinds.contains(&HashKind::Sha1), kinds.contains(&HashKind::Ntlm));
         let digests: Vec<Digests> = (0..batch.len())
@@ -252,6 +253,12 @@ impl Gathered {
         }
         for (i, d) in digests.into_iter().enumerate() {
             if let Some(Err(NotUtf8)) = d.ntlm {
+                if strict {
+                    bail!(
+                        "{display}:{}: row rejected (invalid_utf8): password is not valid UTF-8, so it has no NTLM hash (--strict)",
+                        batch.lines[i]
+                    );
+                }
                 reject(
                     self,
                     batch.lines[i],
@@ -345,7 +352,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
             }
         });
         for batch in rx.iter() {
-            gathered.absorb(batch?, &kinds, &inputs, &progress, &bar)?;
+            gathered.absorb(batch?, &kinds, &inputs, &progress, &bar, strict)?;
         }
         reader.join().expect("reader thread does not panic");
         Ok(())
