@@ -64,7 +64,11 @@ impl Accounts {
 
     pub fn name(&self, id: AccountId) -> &[u8] {
         let i = id as usize;
-        let start = if i == 0 { 0 } else { self.name_ends[i - 1] as usize };
+        let start = if i == 0 {
+            0
+        } else {
+            self.name_ends[i - 1] as usize
+        };
         &self.names[start..self.name_ends[i] as usize]
     }
 
@@ -93,10 +97,18 @@ mod tests {
     fn round_trip() {
         let mut a = Accounts::default();
         let x = a.push(b"alice", 0, 2, AccountStatus::Unknown).unwrap();
-        let y = a.push(b"CORP\\bob", 3, 1 << 40, AccountStatus::Disabled).unwrap();
+        let y = a
+            .push(b"CORP\\bob", 3, 1 << 40, AccountStatus::Disabled)
+            .unwrap();
         assert_eq!(a.name(x), b"alice");
         assert_eq!(a.name(y), b"CORP\\bob");
-        assert_eq!(a.origin(y), Origin { file: 3, line: 1 << 40 });
+        assert_eq!(
+            a.origin(y),
+            Origin {
+                file: 3,
+                line: 1 << 40
+            }
+        );
         assert_eq!(a.status(y), AccountStatus::Disabled);
         assert_eq!(a.status(x), AccountStatus::Unknown);
     }

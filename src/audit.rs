@@ -14,11 +14,15 @@ use crate::accounts::Accounts;
 use crate::findings::{Findings, Reason};
 use crate::hash::{self, HashKind, NotUtf8};
 use crate::input::columns::SecretKind;
-use crate::input::{self, AccountRow, AccountStatus, InputOptions, RejectCause, RowSink, SkipPolicy};
+use crate::input::{
+    self, AccountRow, AccountStatus, InputOptions, RejectCause, RowSink, SkipPolicy,
+};
 use crate::outcome::FailOn;
 use crate::progress::Progress;
 use crate::queryset::{Pending, QuerySet};
-use crate::report::summary::{Durations, InputSummary, LookupSummary, SourceSummary, Summary, Tally};
+use crate::report::summary::{
+    Durations, InputSummary, LookupSummary, SourceSummary, Summary, Tally,
+};
 use crate::report::{atomic, reset_list};
 use crate::source::{self, Lookup, LookupMethod, Source};
 use anyhow::{bail, Result};
@@ -228,7 +232,10 @@ impl Gathered {
         bar: &indicatif::ProgressBar,
         strict: bool,
     ) -> Result<()> {
-        let (want_sha1, want_ntlm) = (kinds.contains(&HashKind::Sha1), kinds.contains(&HashKind::Ntlm));
+        let (want_sha1, want_ntlm) = (
+            kinds.contains(&HashKind::Sha1),
+            kinds.contains(&HashKind::Ntlm),
+        );
         let digests: Vec<Digests> = (0..batch.len())
             .into_par_iter()
             .with_min_len(1024)
@@ -240,7 +247,10 @@ impl Gathered {
             g.warned += 1;
             if g.warned <= MAX_REJECT_WARNINGS {
                 bar.suspend(|| {
-                    progress.warn(&format!("{display}:{line}: row rejected ({}): {detail}", cause.name()))
+                    progress.warn(&format!(
+                        "{display}:{line}: row rejected ({}): {detail}",
+                        cause.name()
+                    ))
                 });
             }
         };
@@ -267,9 +277,9 @@ impl Gathered {
                 );
                 continue;
             }
-            let id = self
-                .accounts
-                .push(batch.name(i), batch.file, batch.lines[i], batch.statuses[i])?;
+            let id =
+                self.accounts
+                    .push(batch.name(i), batch.file, batch.lines[i], batch.statuses[i])?;
             if let Some(h) = d.sha1 {
                 self.sha1.push(h, id);
             }
@@ -384,7 +394,10 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
     let mut source_summaries = Vec::new();
     for (si, src) in sources.iter().enumerate() {
         let mut lookups = Vec::new();
-        for qs in querysets.iter().filter(|q| !q.is_empty() && src.kinds().contains(&q.kind)) {
+        for qs in querysets
+            .iter()
+            .filter(|q| !q.is_empty() && src.kinds().contains(&q.kind))
+        {
             let t = Instant::now();
             let bar = progress.bar(qs.len() as u64, &format!("{} ({})", src.name(), qs.kind));
             let answer = src.lookup(&Lookup {
@@ -449,9 +462,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         flagged.add(reason.name(), findings.count(reason));
     }
     let unchecked = findings.count(Reason::Unchecked);
-    let exit_code = cfg
-        .fail_on
-        .exit_code(|r| findings.count(r), rejected.total);
+    let exit_code = cfg.fail_on.exit_code(|r| findings.count(r), rejected.total);
     let mut notes = Vec::new();
     if builtin_only {
         notes.push(format!(

@@ -2,12 +2,12 @@
 //! [`Cli::into_command`] turns the parsed options into the validated
 //! configuration the library runs on; nothing past this file sees clap.
 
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use credaudit::audit::{AuditConfig, SourceOptions};
 use credaudit::input::columns::{ColumnRef, SecretKind};
 use credaudit::input::{FormatChoice, InputOptions, SkipRules};
 use credaudit::outcome::FailOn;
 use credaudit::source::LookupMethod;
-use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// Find the accounts whose passwords appear in breach corpora, and list the
@@ -148,7 +148,9 @@ impl AuditArgs {
         let delimiter = match self.delimiter {
             None => None,
             Some(c) if c.is_ascii() && c != '"' && c != '\n' => Some(c as u8),
-            Some(c) => anyhow::bail!("--delimiter must be one ASCII character other than a quote or newline, not {c:?}"),
+            Some(c) => anyhow::bail!(
+                "--delimiter must be one ASCII character other than a quote or newline, not {c:?}"
+            ),
         };
         Ok(AuditConfig {
             inputs: self.inputs,

@@ -46,7 +46,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 /// without its line ending; wiped from memory when dropped.
 fn read_password() -> anyhow::Result<Zeroizing<Vec<u8>>> {
     if std::io::stdin().is_terminal() {
-        let typed = Zeroizing::new(rpassword::prompt_password("Password to check (not echoed): ")?);
+        let typed = Zeroizing::new(rpassword::prompt_password(
+            "Password to check (not echoed): ",
+        )?);
         return Ok(Zeroizing::new(typed.as_bytes().to_vec()));
     }
     let mut buf = Zeroizing::new(Vec::new());

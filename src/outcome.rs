@@ -67,7 +67,8 @@ impl std::str::FromStr for FailOn {
 impl FailOn {
     /// The exit code for a finished audit.
     pub fn exit_code(&self, count: impl Fn(Reason) -> u64, rejected: u64) -> u8 {
-        let incomplete = (self.reasons.contains(&Reason::Unchecked) && count(Reason::Unchecked) > 0)
+        let incomplete = (self.reasons.contains(&Reason::Unchecked)
+            && count(Reason::Unchecked) > 0)
             || (self.rejected && rejected > 0);
         let findings = self
             .reasons

@@ -31,8 +31,10 @@ impl Progress {
     pub fn counter(&self, what: &str) -> ProgressBar {
         let bar = ProgressBar::with_draw_target(None, self.target());
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg}: {human_pos} {prefix} [{per_sec}, {elapsed}]")
-                .expect("valid template"),
+            ProgressStyle::with_template(
+                "{spinner} {msg}: {human_pos} {prefix} [{per_sec}, {elapsed}]",
+            )
+            .expect("valid template"),
         );
         bar.set_message(what.to_string());
         bar.set_prefix("rows");

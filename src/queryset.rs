@@ -16,7 +16,9 @@ pub struct Pending<const N: usize> {
 
 impl<const N: usize> Default for Pending<N> {
     fn default() -> Self {
-        Pending { entries: Vec::new() }
+        Pending {
+            entries: Vec::new(),
+        }
     }
 }
 

@@ -22,7 +22,11 @@ fn malformed_rows_are_rejected_by_cause_and_counted() {
         "bad-rows.csv:4: row rejected (missing_field): account is empty",
         "bad-rows.csv:5: row rejected (field_too_long): password is longer than 1024 bytes",
     ] {
-        assert!(run.stderr.contains(expected), "missing {expected:?} in\n{}", run.stderr);
+        assert!(
+            run.stderr.contains(expected),
+            "missing {expected:?} in\n{}",
+            run.stderr
+        );
     }
     let s = summary(&wd);
     assert_eq!(s["rows_read"], 5);
@@ -60,11 +64,16 @@ fn strict_fails_on_the_first_rejected_row() {
         .run()
         .code(2);
     assert!(
-        run.stderr.contains("bad-rows.csv:3: row rejected (wrong_column_count)"),
+        run.stderr
+            .contains("bad-rows.csv:3: row rejected (wrong_column_count)"),
         "{}",
         run.stderr
     );
-    assert_eq!(wd.read("reset.csv"), "previous report\n", "old report intact");
+    assert_eq!(
+        wd.read("reset.csv"),
+        "previous report\n",
+        "old report intact"
+    );
 }
 
 #[test]
@@ -86,9 +95,21 @@ fn whole_file_problems_are_one_clear_line_and_exit_2() {
         assert!(lines[0].contains(expected), "{file}: {}", lines[0]);
     }
     let wd = Workdir::new();
-    let run = wd.cmd(&["audit"]).arg(fixture("exports/truncated.csv.gz")).run().code(2);
-    assert!(run.stderr.contains("gzip data is truncated"), "{}", run.stderr);
-    let run = wd.cmd(&["audit"]).arg(fixture("exports/truncated.csv.zst")).run().code(2);
+    let run = wd
+        .cmd(&["audit"])
+        .arg(fixture("exports/truncated.csv.gz"))
+        .run()
+        .code(2);
+    assert!(
+        run.stderr.contains("gzip data is truncated"),
+        "{}",
+        run.stderr
+    );
+    let run = wd
+        .cmd(&["audit"])
+        .arg(fixture("exports/truncated.csv.zst"))
+        .run()
+        .code(2);
     assert!(run.stderr.contains("zstd data is"), "{}", run.stderr);
 }
 
@@ -96,9 +117,13 @@ fn whole_file_problems_are_one_clear_line_and_exit_2() {
 fn usage_errors_exit_2() {
     let wd = Workdir::new();
     wd.cmd(&["audit"]).run().code(2);
-    wd.cmd(&["audit", "x.csv", "--fail-on", "sometimes"]).run().code(2);
+    wd.cmd(&["audit", "x.csv", "--fail-on", "sometimes"])
+        .run()
+        .code(2);
     let run = wd.cmd(&["audit", "-", "-"]).stdin("").run().code(2);
-    assert!(run.stderr.contains("standard input (-) can be read only once"));
+    assert!(run
+        .stderr
+        .contains("standard input (-) can be read only once"));
 }
 
 const CANARY: &str = "Canary-7Q!pw-zebra";
@@ -146,29 +171,109 @@ fn no_password_or_hash_in_any_output_or_error_path() {
     wd.write("latin.csv", latin);
     wd.write(
         "hashes.csv",
-        format!("email,sha1\nhit@x.com,{sha}\nshort@x.com,{}\nbadhex@x.com,{}Z\n", &sha[..39], &sha[..39]),
+        format!(
+            "email,sha1\nhit@x.com,{sha}\nshort@x.com,{}\nbadhex@x.com,{}Z\n",
+            &sha[..39],
+            &sha[..39]
+        ),
     );
-    wd.write("dump.txt", format!("u1:1001:aad3b435b51404eeaad3b435b51404ee:{nt}:::\nu2:{}\nu3:1:2:{nt}\n", &nt[..31]));
+    wd.write(
+        "dump.txt",
+        format!(
+            "u1:1001:aad3b435b51404eeaad3b435b51404ee:{nt}:::\nu2:{}\nu3:1:2:{nt}\n",
+            &nt[..31]
+        ),
+    );
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut gz, format!("email,password\nx@x.com,{CANARY}\n").repeat(500).as_bytes()).unwrap();
+    std::io::Write::write_all(
+        &mut gz,
+        format!("email,password\nx@x.com,{CANARY}\n")
+            .repeat(500)
+            .as_bytes(),
+    )
+    .unwrap();
     let gz = gz.finish().unwrap();
     wd.write("cut.csv.gz", &gz[..gz.len() / 2]);
     wd.write("bad-corpus.txt", format!("{sha}:1\r\n{}:2\r\n", &sha[..39]));
-    wd.write("unsorted-corpus.txt", format!("{sha}:1\r\n{}:2\r\n{sha}:1\r\n", "0".repeat(40)));
+    wd.write(
+        "unsorted-corpus.txt",
+        format!("{sha}:1\r\n{}:2\r\n{sha}:1\r\n", "0".repeat(40)),
+    );
 
     let runs = [
-        vec!["audit", "plain.csv", "--corpus", "corpus-sha1.txt", "-o", "r1.csv", "--summary", "s1.json"],
-        vec!["audit", "plain.csv", "--corpus", "corpus-ntlm.txt", "--strict"],
+        vec![
+            "audit",
+            "plain.csv",
+            "--corpus",
+            "corpus-sha1.txt",
+            "-o",
+            "r1.csv",
+            "--summary",
+            "s1.json",
+        ],
+        vec![
+            "audit",
+            "plain.csv",
+            "--corpus",
+            "corpus-ntlm.txt",
+            "--strict",
+        ],
         vec!["audit", "latin.csv", "--corpus", "corpus-ntlm.txt"],
-        vec!["audit", "latin.csv", "--corpus", "corpus-ntlm.txt", "--strict"],
-        vec!["audit", "hashes.csv", "--corpus", "corpus-sha1.txt", "--summary", "s2.json"],
-        vec!["audit", "hashes.csv", "--corpus", "corpus-sha1.txt", "--strict"],
-        vec!["audit", "dump.txt", "--corpus", "corpus-ntlm.txt", "-o", "r2.csv"],
-        vec!["audit", "dump.txt", "--corpus", "corpus-ntlm.txt", "--strict"],
+        vec![
+            "audit",
+            "latin.csv",
+            "--corpus",
+            "corpus-ntlm.txt",
+            "--strict",
+        ],
+        vec![
+            "audit",
+            "hashes.csv",
+            "--corpus",
+            "corpus-sha1.txt",
+            "--summary",
+            "s2.json",
+        ],
+        vec![
+            "audit",
+            "hashes.csv",
+            "--corpus",
+            "corpus-sha1.txt",
+            "--strict",
+        ],
+        vec![
+            "audit",
+            "dump.txt",
+            "--corpus",
+            "corpus-ntlm.txt",
+            "-o",
+            "r2.csv",
+        ],
+        vec![
+            "audit",
+            "dump.txt",
+            "--corpus",
+            "corpus-ntlm.txt",
+            "--strict",
+        ],
         vec!["audit", "cut.csv.gz", "--corpus", "corpus-sha1.txt"],
         vec!["audit", "plain.csv", "--corpus", "bad-corpus.txt"],
-        vec!["audit", "plain.csv", "--corpus", "bad-corpus.txt", "--lookup", "merge"],
-        vec!["audit", "plain.csv", "--corpus", "unsorted-corpus.txt", "--lookup", "merge"],
+        vec![
+            "audit",
+            "plain.csv",
+            "--corpus",
+            "bad-corpus.txt",
+            "--lookup",
+            "merge",
+        ],
+        vec![
+            "audit",
+            "plain.csv",
+            "--corpus",
+            "unsorted-corpus.txt",
+            "--lookup",
+            "merge",
+        ],
         vec!["audit", "plain.csv", "--secret-col", "nope"],
         vec!["audit", "hashes.csv", "--secret-kind", "ntlm"],
     ];
@@ -184,7 +289,10 @@ fn no_password_or_hash_in_any_output_or_error_path() {
     for file in ["r1.csv", "r2.csv", "s1.json", "s2.json"] {
         assert_no_canary(file, &wd.read(file));
     }
-    assert!(wd.read("r1.csv").contains("hit@x.com"), "the canary account was found");
+    assert!(
+        wd.read("r1.csv").contains("hit@x.com"),
+        "the canary account was found"
+    );
     let check = wd
         .cmd(&["check", "--corpus", "corpus-sha1.txt"])
         .stdin(format!("{CANARY}\n"))

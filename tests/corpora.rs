@@ -7,12 +7,30 @@ use common::*;
 #[test]
 fn known_answer_sha1_and_ntlm_of_password() {
     let wd = Workdir::new();
-    wd.write("sha1.txt", hibp_file(&[(SHA1_PASSWORD, 42), ("0000000000000000000000000000000000000001", 1)]));
-    wd.write("ntlm.txt", hibp_file(&[(NTLM_PASSWORD, 7), ("00000000000000000000000000000001", 1)]));
-    wd.write("u.csv", "email,password\na@x.com,password\nb@x.com,passwort\n");
-    let run = wd.cmd(&["audit", "u.csv", "--corpus", "sha1.txt"]).run().code(1);
+    wd.write(
+        "sha1.txt",
+        hibp_file(&[
+            (SHA1_PASSWORD, 42),
+            ("0000000000000000000000000000000000000001", 1),
+        ]),
+    );
+    wd.write(
+        "ntlm.txt",
+        hibp_file(&[(NTLM_PASSWORD, 7), ("00000000000000000000000000000001", 1)]),
+    );
+    wd.write(
+        "u.csv",
+        "email,password\na@x.com,password\nb@x.com,passwort\n",
+    );
+    let run = wd
+        .cmd(&["audit", "u.csv", "--corpus", "sha1.txt"])
+        .run()
+        .code(1);
     assert_eq!(run.rows()[0][..4], ["a@x.com", "u.csv:2", "pwned", "42"]);
-    let run = wd.cmd(&["audit", "u.csv", "--corpus", "ntlm.txt"]).run().code(1);
+    let run = wd
+        .cmd(&["audit", "u.csv", "--corpus", "ntlm.txt"])
+        .run()
+        .code(1);
     assert_eq!(run.rows()[0][..4], ["a@x.com", "u.csv:2", "pwned", "7"]);
     assert_eq!(run.accounts().len(), 1);
 }
@@ -23,15 +41,33 @@ fn sha1_and_ntlm_corpora_in_one_run_hash_plaintext_both_ways() {
     // "password" only in the NTLM corpus, "123456" only in the SHA-1 one.
     wd.write("sha1.txt", hibp_file(&[(SHA1_123456, 5)]));
     wd.write("ntlm.txt", hibp_file(&[(NTLM_PASSWORD, 9)]));
-    wd.write("u.csv", "email,password\na@x.com,password\nb@x.com,123456\nc@x.com,fine-and-unique-3\n");
+    wd.write(
+        "u.csv",
+        "email,password\na@x.com,password\nb@x.com,123456\nc@x.com,fine-and-unique-3\n",
+    );
     let run = wd
-        .cmd(&["audit", "u.csv", "--corpus", "sha1.txt", "--corpus", "ntlm.txt", "--summary", "s.json"])
+        .cmd(&[
+            "audit",
+            "u.csv",
+            "--corpus",
+            "sha1.txt",
+            "--corpus",
+            "ntlm.txt",
+            "--summary",
+            "s.json",
+        ])
         .run()
         .code(1);
     let rows = run.rows();
     assert_eq!(rows.len(), 2);
-    assert_eq!(rows[0][..5], ["a@x.com", "u.csv:2", "pwned", "9", "ntlm.txt"]);
-    assert_eq!(rows[1][..5], ["b@x.com", "u.csv:3", "pwned", "5", "sha1.txt"]);
+    assert_eq!(
+        rows[0][..5],
+        ["a@x.com", "u.csv:2", "pwned", "9", "ntlm.txt"]
+    );
+    assert_eq!(
+        rows[1][..5],
+        ["b@x.com", "u.csv:3", "pwned", "5", "sha1.txt"]
+    );
     let s: serde_json::Value = serde_json::from_str(&wd.read("s.json")).unwrap();
     assert_eq!(s["distinct_hashes"]["sha1"], 3);
     assert_eq!(s["distinct_hashes"]["ntlm"], 3);
@@ -66,9 +102,17 @@ fn missing_prefix_file_makes_accounts_unchecked_not_clean() {
         .arg(fixture("exports/users.csv"))
         .run()
         .code(3);
-    let bob = run.rows().into_iter().find(|r| r[0] == "bob@example.com").expect("bob reported");
+    let bob = run
+        .rows()
+        .into_iter()
+        .find(|r| r[0] == "bob@example.com")
+        .expect("bob reported");
     assert_eq!(bob[2], "unchecked");
-    assert!(run.stderr.contains("1 prefix file(s) missing"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("1 prefix file(s) missing"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("ABF7A.txt"), "{}", run.stderr);
     let s: serde_json::Value = serde_json::from_str(&wd.read("s.json")).unwrap();
     assert_eq!(s["accounts_unchecked"], 1);
@@ -112,15 +156,31 @@ fn builtin_default_when_no_source_is_given() {
     // password, 123456, letmein, qwerty are among the most common passwords.
     assert_eq!(
         run.accounts(),
-        ["alice@example.com", "carol@example.com", "grace@example.com", "'=HYPERLINK(\"http://x\")@example.com"]
+        [
+            "alice@example.com",
+            "carol@example.com",
+            "grace@example.com",
+            "'=HYPERLINK(\"http://x\")@example.com"
+        ]
     );
     assert!(run.rows().iter().all(|r| r[4] == "builtin"));
-    assert!(run.stderr.contains("only the built-in list"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("only the built-in list"),
+        "{}",
+        run.stderr
+    );
     let s: serde_json::Value = serde_json::from_str(&wd.read("s.json")).unwrap();
     assert_eq!(s["builtin_only"], true);
-    assert!(s["notes"][0].as_str().unwrap().contains("10000 most common"));
+    assert!(s["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("10000 most common"));
     // The built-in list also answers NTLM dumps.
-    let run = wd.cmd(&["audit"]).arg(fixture("exports/hashcat-nt.txt")).run().code(1);
+    let run = wd
+        .cmd(&["audit"])
+        .arg(fixture("exports/hashcat-nt.txt"))
+        .run()
+        .code(1);
     assert_eq!(run.accounts(), ["jdoe"]);
 }
 
@@ -128,12 +188,22 @@ fn builtin_default_when_no_source_is_given() {
 fn min_count_filters_rare_hits() {
     let wd = Workdir::new();
     let run = wd
-        .cmd(&["audit", "--min-count", "2", "--summary", "s.json", "--corpus"])
+        .cmd(&[
+            "audit",
+            "--min-count",
+            "2",
+            "--summary",
+            "s.json",
+            "--corpus",
+        ])
         .arg(fixture("hibp/sha1-sample.txt"))
         .arg(fixture("exports/users.csv"))
         .run()
         .code(1);
-    assert!(!run.accounts().contains(&"ivan@example.com".to_string()), "count 1 < 2");
+    assert!(
+        !run.accounts().contains(&"ivan@example.com".to_string()),
+        "count 1 < 2"
+    );
     assert_eq!(run.accounts().len(), 4);
     let s: serde_json::Value = serde_json::from_str(&wd.read("s.json")).unwrap();
     assert_eq!(s["sources"][0]["lookups"][0]["hits_below_min_count"], 1);
@@ -153,7 +223,11 @@ fn generated_corpus(n: usize, planted: &[&str]) -> String {
         .collect();
     lines.extend(planted.iter().map(|s| s.to_string()));
     lines.sort();
-    lines.iter().enumerate().map(|(i, h)| format!("{h}:{}\r\n", i % 97 + 1)).collect()
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, h)| format!("{h}:{}\r\n", i % 97 + 1))
+        .collect()
 }
 
 #[test]
@@ -174,13 +248,26 @@ fn search_and_merge_agree_on_a_larger_corpus() {
     let mut outputs = Vec::new();
     for method in ["search", "merge", "auto"] {
         let run = wd
-            .cmd(&["audit", "u.csv", "--corpus", "big.txt", "--lookup", method, "--summary", &format!("{method}.json")])
+            .cmd(&[
+                "audit",
+                "u.csv",
+                "--corpus",
+                "big.txt",
+                "--lookup",
+                method,
+                "--summary",
+                &format!("{method}.json"),
+            ])
             .run()
             .code(1);
         assert_eq!(run.accounts().len(), 6, "{method}");
         outputs.push(run.stdout);
-        let s: serde_json::Value = serde_json::from_str(&wd.read(&format!("{method}.json"))).unwrap();
-        let used = s["sources"][0]["lookups"][0]["method"].as_str().unwrap().to_string();
+        let s: serde_json::Value =
+            serde_json::from_str(&wd.read(&format!("{method}.json"))).unwrap();
+        let used = s["sources"][0]["lookups"][0]["method"]
+            .as_str()
+            .unwrap()
+            .to_string();
         if method != "auto" {
             assert_eq!(used, method);
         }
@@ -205,7 +292,14 @@ fn unsorted_corpus_is_an_error_with_file_and_line() {
     wd.write("u.csv", "email,password\na@x.com,password\n");
     for method in ["merge", "search"] {
         let run = wd
-            .cmd(&["audit", "u.csv", "--corpus", "unsorted.txt", "--lookup", method])
+            .cmd(&[
+                "audit",
+                "u.csv",
+                "--corpus",
+                "unsorted.txt",
+                "--lookup",
+                method,
+            ])
             .run();
         if method == "merge" {
             let run = run.code(2);
@@ -214,14 +308,21 @@ fn unsorted_corpus_is_an_error_with_file_and_line() {
         } else {
             // A search reads only a few lines; it must either find the
             // disorder or give the right answer, never a wrong one.
-            assert!(run.code == 2 || run.accounts() == ["a@x.com"], "{}", run.stderr);
+            assert!(
+                run.code == 2 || run.accounts() == ["a@x.com"],
+                "{}",
+                run.stderr
+            );
         }
     }
     // A prevalence-ordered file is caught at open by sampled lines.
     let mut by_count: Vec<&str> = lines.clone();
     by_count.reverse();
     wd.write("by-count.txt", by_count.concat());
-    let run = wd.cmd(&["audit", "u.csv", "--corpus", "by-count.txt"]).run().code(2);
+    let run = wd
+        .cmd(&["audit", "u.csv", "--corpus", "by-count.txt"])
+        .run()
+        .code(2);
     assert!(run.stderr.contains("by-count.txt:"), "{}", run.stderr);
     assert!(run.stderr.contains("not sorted by hash"), "{}", run.stderr);
 }
@@ -230,27 +331,74 @@ fn unsorted_corpus_is_an_error_with_file_and_line() {
 fn truncated_and_malformed_corpora_are_errors() {
     let wd = Workdir::new();
     wd.write("u.csv", "email,password\na@x.com,password\n");
-    let good = hibp_file(&[(SHA1_PASSWORD, 3), (SHA1_123456, 4), ("A000000000000000000000000000000000000000", 5)]);
+    let good = hibp_file(&[
+        (SHA1_PASSWORD, 3),
+        (SHA1_123456, 4),
+        ("A000000000000000000000000000000000000000", 5),
+    ]);
     // Cut mid-line, as an interrupted download would.
     wd.write("cut.txt", &good[..good.len() - 20]);
-    let run = wd.cmd(&["audit", "u.csv", "--corpus", "cut.txt"]).run().code(2);
-    assert!(run.stderr.contains("cut.txt:3: last line is incomplete"), "{}", run.stderr);
+    let run = wd
+        .cmd(&["audit", "u.csv", "--corpus", "cut.txt"])
+        .run()
+        .code(2);
+    assert!(
+        run.stderr.contains("cut.txt:3: last line is incomplete"),
+        "{}",
+        run.stderr
+    );
     // A bad line in the middle: found by the merge that reads every line.
-    let bad = good.replace(&format!("{SHA1_123456}:4"), "7C4A8D09CA3762AF61E59520943DC26494F8941G:4");
+    let bad = good.replace(
+        &format!("{SHA1_123456}:4"),
+        "7C4A8D09CA3762AF61E59520943DC26494F8941G:4",
+    );
     wd.write("bad.txt", bad);
-    let run = wd.cmd(&["audit", "u.csv", "--corpus", "bad.txt", "--lookup", "merge"]).run().code(2);
-    assert!(run.stderr.contains("bad.txt:2: malformed corpus line"), "{}", run.stderr);
+    let run = wd
+        .cmd(&["audit", "u.csv", "--corpus", "bad.txt", "--lookup", "merge"])
+        .run()
+        .code(2);
+    assert!(
+        run.stderr.contains("bad.txt:2: malformed corpus line"),
+        "{}",
+        run.stderr
+    );
     // Not a corpus at all, empty, compressed, missing.
     wd.write("notes.txt", "hello world\n");
-    let run = wd.cmd(&["audit", "u.csv", "--corpus", "notes.txt"]).run().code(2);
-    assert!(run.stderr.contains("notes.txt:1: not a Pwned Passwords line"), "{}", run.stderr);
+    let run = wd
+        .cmd(&["audit", "u.csv", "--corpus", "notes.txt"])
+        .run()
+        .code(2);
+    assert!(
+        run.stderr
+            .contains("notes.txt:1: not a Pwned Passwords line"),
+        "{}",
+        run.stderr
+    );
     wd.write("empty.txt", "");
-    let run = wd.cmd(&["audit", "u.csv", "--corpus", "empty.txt"]).run().code(2);
-    assert!(run.stderr.contains("corpus empty.txt is empty"), "{}", run.stderr);
-    let run = wd.cmd(&["audit", "u.csv", "--corpus"]).arg(fixture("exports/users.csv.gz")).run().code(2);
+    let run = wd
+        .cmd(&["audit", "u.csv", "--corpus", "empty.txt"])
+        .run()
+        .code(2);
+    assert!(
+        run.stderr.contains("corpus empty.txt is empty"),
+        "{}",
+        run.stderr
+    );
+    let run = wd
+        .cmd(&["audit", "u.csv", "--corpus"])
+        .arg(fixture("exports/users.csv.gz"))
+        .run()
+        .code(2);
     assert!(run.stderr.contains("is compressed"), "{}", run.stderr);
-    let run = wd.cmd(&["audit", "u.csv", "--corpus", "nope.txt"]).run().code(2);
-    assert!(run.stderr.contains("cannot open corpus nope.txt"), "{}", run.stderr);
+    let run = wd
+        .cmd(&["audit", "u.csv", "--corpus", "nope.txt"])
+        .run()
+        .code(2);
+    assert!(
+        run.stderr.contains("cannot open corpus nope.txt"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -262,5 +410,10 @@ fn hash_kind_without_a_source_is_a_usage_error() {
         .arg(fixture("exports/pwdump.txt"))
         .run()
         .code(2);
-    assert!(run.stderr.contains("holds ntlm hashes but no source can check ntlm"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("holds ntlm hashes but no source can check ntlm"),
+        "{}",
+        run.stderr
+    );
 }

@@ -44,13 +44,21 @@ fn plain_csv_flags_exactly_the_leaked_passwords() {
     );
     // " letmein" (leading space) is not "letmein": passwords are never trimmed.
     assert!(!run.accounts().contains(&"frank@example.com".to_string()));
-    assert!(rows[0][1].ends_with("users.csv:2"), "origin is file:line: {}", rows[0][1]);
+    assert!(
+        rows[0][1].ends_with("users.csv:2"),
+        "origin is file:line: {}",
+        rows[0][1]
+    );
     assert_eq!(rows[0][4], "sha1-sample.txt");
 }
 
 #[test]
 fn bom_crlf_and_multiline_fields_keep_line_numbers() {
-    let run = audit(&["exports/users-bom-crlf.csv"], &["--corpus", &sha1_corpus()]).code(1);
+    let run = audit(
+        &["exports/users-bom-crlf.csv"],
+        &["--corpus", &sha1_corpus()],
+    )
+    .code(1);
     let origins: Vec<String> = run
         .rows()
         .iter()
@@ -84,7 +92,11 @@ fn browser_and_password_manager_exports_work_unchanged() {
 
 #[test]
 fn gzip_and_zstd_are_detected_by_magic_bytes() {
-    for file in ["exports/users.csv.gz", "exports/users.csv.zst", "exports/users-gzip-no-extension"] {
+    for file in [
+        "exports/users.csv.gz",
+        "exports/users.csv.zst",
+        "exports/users-gzip-no-extension",
+    ] {
         let run = audit(&[file], &["--corpus", &sha1_corpus()]).code(1);
         assert_eq!(run.accounts().len(), 5, "{file}");
     }
@@ -104,7 +116,11 @@ fn stdin_is_read_with_dash() {
 
 #[test]
 fn sha1_hash_column_in_either_case() {
-    let run = audit(&["exports/users-sha1.csv"], &["--corpus", &sha1_corpus(), "--fail-on", "pwned"]).code(1);
+    let run = audit(
+        &["exports/users-sha1.csv"],
+        &["--corpus", &sha1_corpus(), "--fail-on", "pwned"],
+    )
+    .code(1);
     assert_eq!(run.accounts(), ["alice@example.com", "carol@example.com"]);
 }
 
@@ -122,7 +138,16 @@ fn column_and_kind_overrides() {
         format!("id,who,digest\n1,alice,{SHA1_PASSWORD}\n2,bob,0000000000000000000000000000000000000000\n"),
     );
     let run = wd
-        .cmd(&["audit", "odd.csv", "--account-col", "2", "--secret-col", "digest", "--secret-kind", "sha1"])
+        .cmd(&[
+            "audit",
+            "odd.csv",
+            "--account-col",
+            "2",
+            "--secret-col",
+            "digest",
+            "--secret-kind",
+            "sha1",
+        ])
         .arg("--corpus")
         .arg(fixture("hibp/sha1-sample.txt"))
         .run()
@@ -141,7 +166,10 @@ fn column_and_kind_overrides() {
 #[test]
 fn semicolon_delimited_csv_is_sniffed() {
     let wd = Workdir::new();
-    wd.write("semi.csv", "login;password\nalice;password\nbob;a,b,c-not-leaked\n");
+    wd.write(
+        "semi.csv",
+        "login;password\nalice;password\nbob;a,b,c-not-leaked\n",
+    );
     let run = wd.cmd(&["audit", "semi.csv"]).run().code(1);
     assert_eq!(run.accounts(), ["alice"]);
 }
@@ -156,7 +184,12 @@ fn secretsdump_defaults_skip_history_and_machines_but_check_disabled() {
         .code(1);
     assert_eq!(
         run.accounts(),
-        ["Administrator", "contoso.local\\jdoe", "contoso.local\\old.user", "contoso.local\\unicode"]
+        [
+            "Administrator",
+            "contoso.local\\jdoe",
+            "contoso.local\\old.user",
+            "contoso.local\\unicode"
+        ]
     );
     let statuses: Vec<String> = run.rows().iter().map(|r| r[5].clone()).collect();
     assert_eq!(statuses, ["enabled", "enabled", "disabled", "enabled"]);
@@ -166,7 +199,10 @@ fn secretsdump_defaults_skip_history_and_machines_but_check_disabled() {
     assert_eq!(s["rows_skipped"]["banner_line"], 9);
     assert_eq!(s["rows_skipped"]["kerberos_key"], 3);
     assert_eq!(s["rows_skipped"]["cleartext_line"], 1);
-    assert!(s["rows_skipped"].get("no_hash").is_none(), "Guest has the empty-password hash");
+    assert!(
+        s["rows_skipped"].get("no_hash").is_none(),
+        "Guest has the empty-password hash"
+    );
     assert_eq!(s["rows_rejected"]["total"], 0);
     assert_eq!(s["accounts_checked"], 7);
     assert_eq!(s["rows_read"], 7 + 2 + 2 + 9 + 3 + 1);
@@ -176,7 +212,14 @@ fn secretsdump_defaults_skip_history_and_machines_but_check_disabled() {
 fn secretsdump_policy_flags() {
     let wd = Workdir::new();
     let run = wd
-        .cmd(&["audit", "--include-history", "--include-machine", "--skip-disabled", "--corpus", &ntlm_corpus()])
+        .cmd(&[
+            "audit",
+            "--include-history",
+            "--include-machine",
+            "--skip-disabled",
+            "--corpus",
+            &ntlm_corpus(),
+        ])
         .arg(fixture("exports/ntds.secretsdump"))
         .run()
         .code(1);
@@ -205,18 +248,34 @@ fn pwdump_and_hashcat_nt() {
 fn non_utf8_plaintext_has_no_ntlm_hash() {
     // Bytes that are not UTF-8 have SHA-1 hashes but no NTLM hash.
     let wd = Workdir::new();
-    let data = b"email,password\nlatin1@example.com,p\xe4ssw\xf6rd\nalice@example.com,password\n".to_vec();
+    let data =
+        b"email,password\nlatin1@example.com,p\xe4ssw\xf6rd\nalice@example.com,password\n".to_vec();
     wd.write("latin1.csv", &data);
     let run = wd
-        .cmd(&["audit", "latin1.csv", "--summary", "s.json", "--corpus", &ntlm_corpus()])
+        .cmd(&[
+            "audit",
+            "latin1.csv",
+            "--summary",
+            "s.json",
+            "--corpus",
+            &ntlm_corpus(),
+        ])
         .run()
         .code(3);
     assert_eq!(run.accounts(), ["alice@example.com"]);
-    assert!(run.stderr.contains("latin1.csv:2: row rejected (invalid_utf8)"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("latin1.csv:2: row rejected (invalid_utf8)"),
+        "{}",
+        run.stderr
+    );
     let s: serde_json::Value = serde_json::from_str(&wd.read("s.json")).unwrap();
     assert_eq!(s["rows_rejected"]["invalid_utf8"], 1);
     // The same bytes are fine for SHA-1.
-    let run = wd.cmd(&["audit", "latin1.csv", "--corpus", &sha1_corpus()]).run().code(1);
+    let run = wd
+        .cmd(&["audit", "latin1.csv", "--corpus", &sha1_corpus()])
+        .run()
+        .code(1);
     assert_eq!(run.accounts(), ["alice@example.com"]);
 }
 
@@ -224,6 +283,9 @@ fn non_utf8_plaintext_has_no_ntlm_hash() {
 fn ntlm_of_non_ascii_plaintext_uses_utf16() {
     let wd = Workdir::new();
     wd.write("u.csv", "email,password\nuni@example.com,pässwörd\n");
-    let run = wd.cmd(&["audit", "u.csv", "--corpus", &ntlm_corpus()]).run().code(1);
+    let run = wd
+        .cmd(&["audit", "u.csv", "--corpus", &ntlm_corpus()])
+        .run()
+        .code(1);
     assert_eq!(run.rows()[0][3], "312");
 }

@@ -78,7 +78,10 @@ fn parse_line(line: &[u8]) -> Line<'_> {
         // value, or pwdump's "NO PASSWORD****" placeholder.
         [rid, _lm, nt, tail] if all_digits(rid) => {
             let Some(suffix) = tail.strip_prefix(b"::") else {
-                return Line::Reject(RejectCause::MalformedLine, "pwdump line does not end in ':::'");
+                return Line::Reject(
+                    RejectCause::MalformedLine,
+                    "pwdump line does not end in ':::'",
+                );
             };
             Line::Credential {
                 name,
@@ -286,13 +289,22 @@ mod tests {
                 status: AccountStatus::Unknown
             }
         );
-        assert!(matches!(parse_line(b"no separator"), Line::Reject(RejectCause::MalformedLine, _)));
+        assert!(matches!(
+            parse_line(b"no separator"),
+            Line::Reject(RejectCause::MalformedLine, _)
+        ));
         assert!(matches!(parse_line(b"u:500:zz:aa"), Line::Reject(..)));
-        assert_eq!(parse_line(b"Impacket v0.12.0 - Copyright Fortra, LLC"), Line::Skip(SkipPolicy::BannerLine));
+        assert_eq!(
+            parse_line(b"Impacket v0.12.0 - Copyright Fortra, LLC"),
+            Line::Skip(SkipPolicy::BannerLine)
+        );
         assert!(has_no_hash(b"NO PASSWORD*********************"));
         assert!(has_no_hash(b""));
         assert_eq!(first_credential_kind(b"[*] x\nu:1:aad3b435b51404eeaad3b435b51404ee:8846f7eaee8fb117ad06bdd830b7586c:::\n"), Some(HashKind::Ntlm));
-        assert_eq!(first_credential_kind(b"u:5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8\n"), Some(HashKind::Sha1));
+        assert_eq!(
+            first_credential_kind(b"u:5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8\n"),
+            Some(HashKind::Sha1)
+        );
         assert_eq!(first_credential_kind(b"email,password\n"), None);
     }
 }

@@ -120,13 +120,15 @@ fn find_named(headers: &[String], names: &[&str]) -> Option<usize> {
 fn resolve(headers: &[String], raw: &[Vec<u8>], column: &ColumnRef) -> Result<usize> {
     match column {
         ColumnRef::Index(n) if *n <= raw.len() => Ok(n - 1),
-        ColumnRef::Index(n) => bail!("column {n} does not exist: the header has {} columns", raw.len()),
+        ColumnRef::Index(n) => bail!(
+            "column {n} does not exist: the header has {} columns",
+            raw.len()
+        ),
         ColumnRef::Name(name) => {
             let wanted = normalise(name.as_bytes());
-            headers
-                .iter()
-                .position(|h| *h == wanted)
-                .ok_or_else(|| anyhow::anyhow!("no column named {name:?}; the header has {}", list(raw)))
+            headers.iter().position(|h| *h == wanted).ok_or_else(|| {
+                anyhow::anyhow!("no column named {name:?}; the header has {}", list(raw))
+            })
         }
     }
 }
@@ -220,9 +222,8 @@ pub fn choose(
 /// (NTLM or MD5) and need `--secret-kind`.
 pub fn decide_kind(choice: &ColumnChoice, header: &str, samples: &[&[u8]]) -> Result<SecretKind> {
     let non_empty: Vec<&[u8]> = samples.iter().copied().filter(|s| !s.is_empty()).collect();
-    let all_hex_of = |len: usize| {
-        !non_empty.is_empty() && non_empty.iter().all(|s| s.len() == len && is_hex(s))
-    };
+    let all_hex_of =
+        |len: usize| !non_empty.is_empty() && non_empty.iter().all(|s| s.len() == len && is_hex(s));
     match choice.hint {
         NameHint::Hash(kind) => Ok(SecretKind::from_hash_kind(kind)),
         NameHint::GenericHash => {
@@ -276,7 +277,12 @@ mod tests {
     #[test]
     fn override_by_index_and_name() {
         let h = headers("a,b,c");
-        let c = choose(&h, Some(&ColumnRef::Index(3)), Some(&ColumnRef::Name("A".into()))).unwrap();
+        let c = choose(
+            &h,
+            Some(&ColumnRef::Index(3)),
+            Some(&ColumnRef::Name("A".into())),
+        )
+        .unwrap();
         assert_eq!((c.account, c.secret), (2, 0));
         assert!(choose(&h, Some(&ColumnRef::Index(4)), None).is_err());
     }
@@ -289,13 +295,21 @@ mod tests {
         assert_eq!(decide_kind(&c, "hash", &[sha]).unwrap(), SecretKind::Sha1);
         assert!(decide_kind(&c, "hash", &[b"$2b$10$abc".as_slice()]).is_err());
         let p = choose(&headers("email,password"), None, None).unwrap();
-        assert_eq!(decide_kind(&p, "password", &[sha, sha, sha]).unwrap(), SecretKind::Sha1);
-        assert_eq!(decide_kind(&p, "password", &[b"hunter2".as_slice()]).unwrap(), SecretKind::Plain);
+        assert_eq!(
+            decide_kind(&p, "password", &[sha, sha, sha]).unwrap(),
+            SecretKind::Sha1
+        );
+        assert_eq!(
+            decide_kind(&p, "password", &[b"hunter2".as_slice()]).unwrap(),
+            SecretKind::Plain
+        );
     }
 
     #[test]
     fn missing_secret_column_names_the_headers() {
-        let err = choose(&headers("email,phone"), None, None).unwrap_err().to_string();
+        let err = choose(&headers("email,phone"), None, None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("\"phone\""), "{err}");
     }
 }

@@ -81,8 +81,12 @@ impl CsvRows {
             bail!("{display}: empty input (no header, no rows)");
         }
         let raw: Vec<Vec<u8>> = header.iter().map(|h| h.to_vec()).collect();
-        let choice = columns::choose(&raw, options.account_col.as_ref(), options.secret_col.as_ref())
-            .map_err(|e| anyhow::anyhow!("{display}:1: {e}"))?;
+        let choice = columns::choose(
+            &raw,
+            options.account_col.as_ref(),
+            options.secret_col.as_ref(),
+        )
+        .map_err(|e| anyhow::anyhow!("{display}:1: {e}"))?;
         let mut ahead = VecDeque::new();
         let mut record = csv::ByteRecord::new();
         while ahead.len() < SAMPLE_ROWS && reader.read_byte_record(&mut record).map_err(read_err)? {

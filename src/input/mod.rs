@@ -173,7 +173,10 @@ pub fn open(path: &Path, options: &InputOptions) -> Result<Input> {
     let (mut reader, compression) = decompress::open(path)?;
     let head = match reader.fill_buf() {
         Ok(head) => head,
-        Err(e) => bail!("{display}: {}", decompress::describe_read_error(&e, compression)),
+        Err(e) => bail!(
+            "{display}: {}",
+            decompress::describe_read_error(&e, compression)
+        ),
     };
     if head.is_empty() {
         bail!("{display}: empty input (no header, no rows)");
@@ -183,7 +186,12 @@ pub fn open(path: &Path, options: &InputOptions) -> Result<Input> {
     }
     let head = reader
         .fill_buf()
-        .map_err(|e| anyhow::anyhow!("{display}: {}", decompress::describe_read_error(&e, compression)))?
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{display}: {}",
+                decompress::describe_read_error(&e, compression)
+            )
+        })?
         .to_vec();
     let head = &head[..];
     let format = match options.format {
@@ -243,11 +251,17 @@ pub(crate) fn decode_hash_field(
     if field.len() != width {
         return Err((
             RejectCause::BadHashLength,
-            format!("{kind} hash has {} characters, expected {width}", field.len()),
+            format!(
+                "{kind} hash has {} characters, expected {width}",
+                field.len()
+            ),
         ));
     }
     if !crate::hash::decode_hex(field, &mut out[..kind.bytes()]) {
-        return Err((RejectCause::BadHex, format!("{kind} hash is not hexadecimal")));
+        return Err((
+            RejectCause::BadHex,
+            format!("{kind} hash is not hexadecimal"),
+        ));
     }
     Ok(kind.bytes())
 }

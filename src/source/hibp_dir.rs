@@ -6,7 +6,7 @@
 //! is missing makes its hashes unchecked (fail closed), with a warning that
 //! counts them; a malformed one is an error naming file and line.
 
-use super::{file_facts, hibp_line, label, Answer, Lookup, Source, SourceInfo};
+use super::{file_facts, hibp_line, label, Answer, Hits, Lookup, Source, SourceInfo};
 use crate::hash::{decode_hex, HashKind};
 use anyhow::{anyhow, bail, Context, Result};
 use rayon::prelude::*;
@@ -26,8 +26,8 @@ fn prefix_of(hash: &[u8]) -> u32 {
 impl PrefixDir {
     pub fn open(path: &Path) -> Result<PrefixDir> {
         let sample = Self::sample_file(path)?;
-        let text = std::fs::read(&sample)
-            .with_context(|| format!("cannot read {}", sample.display()))?;
+        let text =
+            std::fs::read(&sample).with_context(|| format!("cannot read {}", sample.display()))?;
         let first = text.split(|&b| b == b'\n').next().unwrap_or(&[]);
         let width = first.iter().position(|&b| b == b':').unwrap_or(0);
         let kind = match width {
@@ -56,7 +56,10 @@ impl PrefixDir {
         for entry in entries.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.len() == 9 && name.ends_with(".txt") && crate::hash::is_hex(&name.as_bytes()[..5]) {
+            if name.len() == 9
+                && name.ends_with(".txt")
+                && crate::hash::is_hex(&name.as_bytes()[..5])
+            {
                 return Ok(entry.path());
             }
         }
@@ -78,7 +81,7 @@ impl PrefixDir {
         query: &Lookup<'_>,
         start: usize,
         end: usize,
-    ) -> Result<Option<(Vec<(usize, Option<u64>)>, u64)>> {
+    ) -> Result<Option<(Hits, u64)>> {
         let file = self.prefix_path(prefix);
         let text = match std::fs::read(&file) {
             Ok(text) => text,
@@ -112,7 +115,11 @@ impl PrefixDir {
                 return Err(bad());
             }
             if lines > 0 && key[..n] < prev[..n] {
-                bail!("{}:{}: prefix file is not sorted by hash", file.display(), i + 1);
+                bail!(
+                    "{}:{}: prefix file is not sorted by hash",
+                    file.display(),
+                    i + 1
+                );
             }
             while qi < end && query.hashes.get(qi) < &key[..n] {
                 qi += 1;

@@ -16,7 +16,7 @@
 //! for format and order; a malformed, unsorted or truncated corpus is an
 //! error naming the file and line, never a silent mis-search.
 
-use super::{file_facts, hibp_line, label, Answer, Lookup, LookupMethod, Source, SourceInfo};
+use super::{file_facts, hibp_line, label, Answer, Hits, Lookup, LookupMethod, Source, SourceInfo};
 use crate::hash::{decode_hex, HashKind};
 use crate::queryset::Hashes;
 use anyhow::{anyhow, bail, Context, Result};
@@ -48,6 +48,14 @@ pub struct SortedFile {
 
 /// A key decoded from a line: up to 20 bytes, compared by `kind.bytes()`.
 type Key = [u8; 20];
+
+/// What the merge found in one chunk of the file.
+struct MergedChunk {
+    hits: Hits,
+    lines: u64,
+    /// First and last key of the chunk, to check order across chunks.
+    bounds: Option<(Key, Key)>,
+}
 
 impl SortedFile {
     pub fn open(path: &Path, method: LookupMethod) -> Result<SortedFile> {
@@ -216,7 +224,7 @@ impl SortedFile {
         hashes: Hashes<'_>,
         range: std::ops::Range<usize>,
         query: &Lookup<'_>,
-    ) -> Result<Vec<(usize, Option<u64>)>> {
+    ) -> Result<Hits> {
         let n = self.bytes();
         let len = self.map.len();
         let mut hits = Vec::new();
@@ -299,7 +307,7 @@ impl SortedFile {
         let total = query.hashes.len();
         let parts = (rayon::current_num_threads() * 4).min(total.max(1));
         let bounds: Vec<usize> = (0..=parts).map(|i| total * i / parts).collect();
-        let found: Vec<Vec<(usize, Option<u64>)>> = bounds
+        let found: Vec<Hits> = bounds
             .par_windows(2)
             .map(|w| self.search_part(query.hashes, w[0]..w[1], query))
             .collect::<Result<_>>()?;
@@ -311,12 +319,7 @@ impl SortedFile {
     }
 
     /// Merge one chunk `[start, end)` (line-aligned) against the queries.
-    fn merge_chunk(
-        &self,
-        start: usize,
-        end: usize,
-        hashes: Hashes<'_>,
-    ) -> Result<(Vec<(usize, Option<u64>)>, u64, Option<(Key, Key)>)> {
+    fn merge_chunk(&self, start: usize, end: usize, hashes: Hashes<'_>) -> Result<MergedChunk> {
         let n = self.bytes();
         let mut hits = Vec::new();
         let mut lines = 0u64;
@@ -346,7 +349,11 @@ impl SortedFile {
             at = next;
         }
         self.release(start, end);
-        Ok((hits, lines, first.map(|f| (f, prev))))
+        Ok(MergedChunk {
+            hits,
+            lines,
+            bounds: first.map(|f| (f, prev)),
+        })
     }
 
     fn merge(&self, query: &Lookup<'_>) -> Result<Answer> {
@@ -384,7 +391,15 @@ impl SortedFile {
         };
         let n = self.bytes();
         let mut last: Option<Key> = None;
-        for (i, (hits, lines, bounds)) in results.into_iter().enumerate() {
+        for (
+            i,
+            MergedChunk {
+                hits,
+                lines,
+                bounds,
+            },
+        ) in results.into_iter().enumerate()
+        {
             if let (Some(prev), Some((first, _))) = (last, bounds) {
                 if first[..n] < prev[..n] {
                     return Err(self.unsorted(starts[i]));
@@ -411,7 +426,9 @@ fn interpolate(key: &[u8], klo: &[u8], khi: &[u8], lo: usize, hi: usize, avg_lin
     }
     let width = (hi - lo) as u128;
     let offset = (width * u128::from(v - a) / u128::from(b - a)) as usize;
-    (lo + offset).saturating_sub(avg_line / 2).clamp(lo + 1, hi - 1)
+    (lo + offset)
+        .saturating_sub(avg_line / 2)
+        .clamp(lo + 1, hi - 1)
 }
 
 impl Source for SortedFile {

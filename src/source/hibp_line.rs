@@ -31,7 +31,10 @@ mod tests {
     #[test]
     fn accepts_lf_and_crlf_rejects_the_rest() {
         let hex = "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8";
-        assert_eq!(split(format!("{hex}:52256179").as_bytes(), 40).unwrap().1, 52256179);
+        assert_eq!(
+            split(format!("{hex}:52256179").as_bytes(), 40).unwrap().1,
+            52256179
+        );
         assert_eq!(split(format!("{hex}:3\r").as_bytes(), 40).unwrap().1, 3);
         assert!(split(format!("{hex}:").as_bytes(), 40).is_none());
         assert!(split(format!("{hex}:1x").as_bytes(), 40).is_none());

@@ -26,11 +26,15 @@ pub struct Lookup<'a> {
     pub progress: &'a ProgressBar,
 }
 
+/// Hashes found, by index into the lookup, with their prevalence where the
+/// source counts it.
+pub type Hits = Vec<(usize, Option<u64>)>;
+
 /// What a source knows of a [`Lookup`]'s hashes, by index into it.
 #[derive(Default, Debug)]
 pub struct Answer {
     /// Hashes found, with their prevalence where the source counts it.
-    pub hits: Vec<(usize, Option<u64>)>,
+    pub hits: Hits,
     /// Hashes the source could not answer for.
     pub unchecked: Vec<usize>,
     /// Corpus lines read (and validated) while answering, where known.

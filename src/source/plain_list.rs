@@ -63,7 +63,11 @@ impl PlainList {
                 words.push(word.to_vec());
             }
         }
-        anyhow::ensure!(!words.is_empty(), "wordlist {} has no words", path.display());
+        anyhow::ensure!(
+            !words.is_empty(),
+            "wordlist {} has no words",
+            path.display()
+        );
         Ok(PlainList {
             name: label(path),
             path: Some(path.to_path_buf()),
@@ -84,7 +88,10 @@ impl PlainList {
             .collect();
         digests.par_sort_unstable();
         digests.dedup();
-        digests.iter().flat_map(|d| d[..width].iter().copied()).collect()
+        digests
+            .iter()
+            .flat_map(|d| d[..width].iter().copied())
+            .collect()
     }
 }
 
@@ -132,7 +139,11 @@ impl Source for PlainList {
             None => (Some(BUILTIN.len() as u64), None),
         };
         SourceInfo {
-            kind: if self.path.is_some() { "wordlist" } else { "builtin" },
+            kind: if self.path.is_some() {
+                "wordlist"
+            } else {
+                "builtin"
+            },
             name: self.name.clone(),
             path: self.path.clone(),
             hash_kinds: KINDS.to_vec(),

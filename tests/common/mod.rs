@@ -8,7 +8,9 @@ use std::process::{Command, Output, Stdio};
 
 /// Path of a committed fixture.
 pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
 }
 
 pub struct Workdir {
@@ -75,7 +77,11 @@ impl Cmd {
 
     pub fn run(mut self) -> Run {
         self.command
-            .stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = self.command.spawn().expect("spawn credaudit");
@@ -126,7 +132,14 @@ pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(
         header,
-        ["account", "origin", "reasons", "max_count", "sources", "account_status"]
+        [
+            "account",
+            "origin",
+            "reasons",
+            "max_count",
+            "sources",
+            "account_status"
+        ]
     );
     reader
         .records()
