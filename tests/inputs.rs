@@ -245,6 +245,13 @@ fn pwdump_and_hashcat_nt() {
 }
 
 #[test]
+fn utf16le_powershell_output_is_transcoded() {
+    let run = audit(&["exports/hashcat-nt-utf16.txt"], &["--corpus", &ntlm_corpus()]).code(1);
+    assert_eq!(run.accounts(), ["Administrator", "jdoe"]);
+    assert!(run.rows()[1][1].ends_with("hashcat-nt-utf16.txt:3"));
+}
+
+#[test]
 fn non_utf8_plaintext_has_no_ntlm_hash() {
     // Bytes that are not UTF-8 have SHA-1 hashes but no NTLM hash.
     let wd = Workdir::new();

@@ -11,6 +11,7 @@ mod colon;
 pub mod columns;
 mod csv_rows;
 pub mod decompress;
+mod utf16;
 
 use crate::input::columns::{ColumnRef, SecretKind};
 use crate::input::decompress::Compression;
@@ -183,6 +184,12 @@ pub fn open(path: &Path, options: &InputOptions) -> Result<Input> {
     }
     if head.starts_with(UTF8_BOM) {
         reader.consume(UTF8_BOM.len());
+    } else if head.starts_with(utf16::BOM) {
+        reader.consume(utf16::BOM.len());
+        reader = Box::new(std::io::BufReader::with_capacity(
+            256 * 1024,
+            utf16::Utf16LeToUtf8::new(reader),
+        ));
     }
     let head = reader
         .fill_buf()
