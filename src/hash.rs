@@ -94,36 +94,43 @@ pub fn hash_into(kind: HashKind, password: &[u8], out: &mut [u8]) -> Result<(), 
 
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
-/// Decode one hex digit (either case).
-#[inline]
-fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
+/// Hex digit values (either case); 0xFF marks a byte that is not a digit.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [0xFFu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
     }
-}
+    let mut i = 0;
+    while i < 6 {
+        table[b'A' as usize + i] = 10 + i as u8;
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
-/// Decode `hex` (even length, either case) into `out`; false if any digit is
-/// not hex or the lengths disagree.
+/// Decode `hex` (either case) into `out`; false if any digit is not hex or
+/// the lengths disagree. Branch-free per digit: corpus merges decode every
+/// line of a 40 GB file through here.
 #[inline]
 pub fn decode_hex(hex: &[u8], out: &mut [u8]) -> bool {
     if hex.len() != out.len() * 2 {
         return false;
     }
+    let mut invalid = 0u8;
     for (pair, byte) in hex.chunks_exact(2).zip(out.iter_mut()) {
-        match (hex_val(pair[0]), hex_val(pair[1])) {
-            (Some(h), Some(l)) => *byte = (h << 4) | l,
-            _ => return false,
-        }
+        let (h, l) = (HEX_VALUE[pair[0] as usize], HEX_VALUE[pair[1] as usize]);
+        invalid |= h | l;
+        *byte = (h << 4) | (l & 0x0F);
     }
-    true
+    invalid & 0xF0 == 0
 }
 
 /// True when every byte is a hex digit.
 pub fn is_hex(bytes: &[u8]) -> bool {
-    bytes.iter().all(|&c| hex_val(c).is_some())
+    bytes.iter().all(|&c| HEX_VALUE[c as usize] != 0xFF)
 }
 
 /// Upper-case hex of `bytes`.

@@ -246,7 +246,11 @@ fn pwdump_and_hashcat_nt() {
 
 #[test]
 fn utf16le_powershell_output_is_transcoded() {
-    let run = audit(&["exports/hashcat-nt-utf16.txt"], &["--corpus", &ntlm_corpus()]).code(1);
+    let run = audit(
+        &["exports/hashcat-nt-utf16.txt"],
+        &["--corpus", &ntlm_corpus()],
+    )
+    .code(1);
     assert_eq!(run.accounts(), ["Administrator", "jdoe"]);
     assert!(run.rows()[1][1].ends_with("hashcat-nt-utf16.txt:3"));
 }

@@ -32,7 +32,8 @@ impl<R: BufRead> Utf16LeToUtf8<R> {
 
     fn push_char(&mut self, c: char) {
         let mut buf = [0u8; 4];
-        self.out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        self.out
+            .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
     }
 
     fn push_unit(&mut self, unit: u16) {
@@ -46,7 +47,8 @@ impl<R: BufRead> Utf16LeToUtf8<R> {
                 self.push_char(char::REPLACEMENT_CHARACTER);
                 self.push_unit(unit);
             }
-            (None, _) => self.push_char(char::from_u32(u32::from(unit)).unwrap_or(char::REPLACEMENT_CHARACTER)),
+            (None, _) => self
+                .push_char(char::from_u32(u32::from(unit)).unwrap_or(char::REPLACEMENT_CHARACTER)),
         }
     }
 

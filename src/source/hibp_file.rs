@@ -28,14 +28,16 @@ use std::path::{Path, PathBuf};
 
 /// Below this many bytes, a search scans lines instead of probing.
 const LINEAR_BYTES: usize = 2048;
+/// First galloping step away from an interpolated probe, in bytes.
+const GALLOP_START: usize = 1024;
 /// Release pages behind the search every this many bytes.
 const RELEASE_STEP: usize = 64 << 20;
 /// Merge chunk size.
-const MERGE_CHUNK: usize = 64 << 20;
+const MERGE_CHUNK: usize = 16 << 20;
 /// Lines sampled at open to catch a file not sorted by hash.
 const ORDER_SAMPLES: usize = 64;
 /// Auto picks merge when there is at least one query per this many lines.
-const MERGE_WHEN_LINES_PER_QUERY_BELOW: u64 = 48;
+const MERGE_WHEN_LINES_PER_QUERY_BELOW: u64 = 32;
 
 pub struct SortedFile {
     path: PathBuf,
@@ -48,6 +50,13 @@ pub struct SortedFile {
 
 /// A key decoded from a line: up to 20 bytes, compared by `kind.bytes()`.
 type Key = [u8; 20];
+
+/// Where a search stands: every line before `lo` (a line start) sorts
+/// before the next query; `klo` is the key of the line just before `lo`.
+struct Position {
+    lo: usize,
+    klo: Key,
+}
 
 /// What the merge found in one chunk of the file.
 struct MergedChunk {
@@ -181,6 +190,9 @@ impl SortedFile {
     /// The first line start at or after `at` and before `limit`.
     #[inline]
     fn line_start_from(&self, at: usize, limit: usize) -> Option<usize> {
+        if at >= limit {
+            return None;
+        }
         if at == 0 {
             return Some(0);
         }
@@ -217,89 +229,157 @@ impl SortedFile {
         }
     }
 
-    /// Interpolation search for the sorted queries `range`, starting at the
-    /// top of the file and moving forward.
+    /// Search the sorted queries `range`, each from where the last ended.
     fn search_part(
         &self,
         hashes: Hashes<'_>,
         range: std::ops::Range<usize>,
         query: &Lookup<'_>,
     ) -> Result<Hits> {
-        let n = self.bytes();
-        let len = self.map.len();
         let mut hits = Vec::new();
-        let (mut lo, mut klo) = (0usize, [0u8; 20]);
-        let mut released = usize::MAX;
+        let mut at = Position {
+            lo: 0,
+            klo: [0u8; 20],
+        };
+        let mut first: Option<usize> = None;
+        let mut released = 0;
         for (done, qi) in range.enumerate() {
-            let key = hashes.get(qi);
-            let (mut hi, mut khi) = (len, [0xFFu8; 20]);
-            let mut bisect = false;
-            let mut linear = false;
-            loop {
-                if linear || hi - lo <= LINEAR_BYTES {
-                    let mut at = lo;
-                    while at < hi {
-                        let (k, count, next) = self.key_at(at)?;
-                        if k[..n] < klo[..n] || k[..n] > khi[..n] {
-                            return Err(self.unsorted(at));
-                        }
-                        match k[..n].cmp(key) {
-                            std::cmp::Ordering::Less => {
-                                (lo, klo) = (next, k);
-                                at = next;
-                            }
-                            std::cmp::Ordering::Equal => {
-                                hits.push((qi, Some(count)));
-                                (lo, klo) = (next, k);
-                                break;
-                            }
-                            std::cmp::Ordering::Greater => break,
-                        }
-                    }
-                    break;
-                }
-                let width = hi - lo;
-                let probe = if bisect {
-                    lo + width / 2
-                } else {
-                    interpolate(key, &klo[..n], &khi[..n], lo, hi, self.avg_line)
-                };
-                let Some(s) = self.line_start_from(probe.max(lo + 1), hi) else {
-                    // No line starts between the probe and `hi`: try the
-                    // midpoint, and if even that fails, scan what is left.
-                    linear = bisect;
-                    bisect = true;
-                    continue;
-                };
-                let (k, count, next) = self.key_at(s)?;
-                if k[..n] < klo[..n] || k[..n] > khi[..n] {
-                    return Err(self.unsorted(s));
-                }
-                match k[..n].cmp(key) {
-                    std::cmp::Ordering::Equal => {
-                        hits.push((qi, Some(count)));
-                        (lo, klo) = (next, k);
-                        break;
-                    }
-                    std::cmp::Ordering::Greater => (hi, khi) = (s, k),
-                    std::cmp::Ordering::Less => (lo, klo) = (next, k),
-                }
-                bisect = hi - lo > width / 2;
+            if let Some(count) = self.find(hashes.get(qi), &mut at)? {
+                hits.push((qi, Some(count)));
             }
-            if released == usize::MAX {
-                released = lo;
-            } else if lo - released >= RELEASE_STEP {
-                self.release(released, lo);
-                released = lo;
+            let start = *first.get_or_insert(at.lo);
+            released = released.max(start);
+            if at.lo - released >= RELEASE_STEP {
+                self.release(released, at.lo);
+                released = at.lo;
             }
             if done % 4096 == 4095 {
                 query.progress.inc(4096);
             }
         }
-        if released != usize::MAX {
-            self.release(released, lo);
+        if let Some(start) = first {
+            self.release(start.saturating_sub(GALLOP_START), at.lo + GALLOP_START);
         }
         Ok(hits)
+    }
+
+    /// Parse the line at `start` and check it sorts within `[klo, khi]`.
+    #[inline]
+    fn probe(&self, start: usize, klo: &Key, khi: &Key) -> Result<(Key, u64, usize)> {
+        let n = self.bytes();
+        let (k, count, next) = self.key_at(start)?;
+        if k[..n] < klo[..n] || k[..n] > khi[..n] {
+            return Err(self.unsorted(start));
+        }
+        Ok((k, count, next))
+    }
+
+    /// Find `key` at or after `at`, and move `at` past every line that sorts
+    /// before it (and past the key itself when found).
+    ///
+    /// One interpolated probe predicts the line; galloping away from it in
+    /// doubling steps brackets the key closely; interpolation (bisection when
+    /// it stalls) narrows the bracket; a short scan finishes. Sorted queries
+    /// are close together, so the probes stay on pages just read.
+    fn find(&self, key: &[u8], at: &mut Position) -> Result<Option<u64>> {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        let n = self.bytes();
+        let len = self.map.len();
+        let (mut hi, mut khi) = (len, [0xFFu8; 20]);
+        if hi - at.lo > LINEAR_BYTES {
+            let guess = interpolate(key, &at.klo[..n], &khi[..n], at.lo, hi, self.avg_line);
+            if let Some(s) = self.line_start_from(guess, hi) {
+                let (k, count, next) = self.probe(s, &at.klo, &khi)?;
+                let mut step = GALLOP_START;
+                match k[..n].cmp(key) {
+                    Equal => {
+                        (at.lo, at.klo) = (next, k);
+                        return Ok(Some(count));
+                    }
+                    Less => {
+                        (at.lo, at.klo) = (next, k);
+                        while let Some(s2) = self.line_start_from(at.lo + step, hi) {
+                            let (k2, c2, n2) = self.probe(s2, &at.klo, &khi)?;
+                            match k2[..n].cmp(key) {
+                                Less => (at.lo, at.klo) = (n2, k2),
+                                Equal => {
+                                    (at.lo, at.klo) = (n2, k2);
+                                    return Ok(Some(c2));
+                                }
+                                Greater => {
+                                    (hi, khi) = (s2, k2);
+                                    break;
+                                }
+                            }
+                            step *= 2;
+                        }
+                    }
+                    Greater => {
+                        (hi, khi) = (s, k);
+                        while hi - at.lo > step {
+                            let Some(s2) = self.line_start_from(hi - step, hi) else {
+                                break;
+                            };
+                            let (k2, c2, n2) = self.probe(s2, &at.klo, &khi)?;
+                            match k2[..n].cmp(key) {
+                                Greater => (hi, khi) = (s2, k2),
+                                Equal => {
+                                    (at.lo, at.klo) = (n2, k2);
+                                    return Ok(Some(c2));
+                                }
+                                Less => {
+                                    (at.lo, at.klo) = (n2, k2);
+                                    break;
+                                }
+                            }
+                            step *= 2;
+                        }
+                    }
+                }
+            }
+        }
+        let mut bisect = false;
+        while hi - at.lo > LINEAR_BYTES {
+            let width = hi - at.lo;
+            let probe = if bisect {
+                at.lo + width / 2
+            } else {
+                interpolate(key, &at.klo[..n], &khi[..n], at.lo, hi, self.avg_line)
+            };
+            let Some(s) = self.line_start_from(probe.max(at.lo + 1), hi) else {
+                if bisect {
+                    break; // one long line: scan what is left
+                }
+                bisect = true;
+                continue;
+            };
+            let (k, count, next) = self.probe(s, &at.klo, &khi)?;
+            match k[..n].cmp(key) {
+                Equal => {
+                    (at.lo, at.klo) = (next, k);
+                    return Ok(Some(count));
+                }
+                Greater => (hi, khi) = (s, k),
+                Less => (at.lo, at.klo) = (next, k),
+            }
+            bisect = hi - at.lo > width / 2;
+        }
+        let mut line = at.lo;
+        while line < hi {
+            let (k, count, next) = self.probe(line, &at.klo, &khi)?;
+            match k[..n].cmp(key) {
+                Less => {
+                    (at.lo, at.klo) = (next, k);
+                    line = next;
+                }
+                Equal => {
+                    (at.lo, at.klo) = (next, k);
+                    return Ok(Some(count));
+                }
+                Greater => break,
+            }
+        }
+        Ok(None)
     }
 
     fn search(&self, query: &Lookup<'_>) -> Result<Answer> {
