@@ -1,14 +1,17 @@
 //! The accounts of an audit, stored compactly: ten million accounts must fit
 //! in well under a gigabyte, so names live in one byte arena and each
-//! account's origin (file, line) and status are packed into one `u64`.
+//! account's origin (file, line), status and flags are packed into one `u64`.
 //! Secrets are not stored here at all; only their hashes, in the query sets.
 
 use crate::input::AccountStatus;
 
-const LINE_BITS: u32 = 46;
+const LINE_BITS: u32 = 44;
 const FILE_BITS: u32 = 16;
 const LINE_MASK: u64 = (1 << LINE_BITS) - 1;
 const FILE_MASK: u64 = (1 << FILE_BITS) - 1;
+const STATUS_SHIFT: u32 = LINE_BITS + FILE_BITS;
+const PRIVILEGED_BIT: u64 = 1 << 62;
+const PLAINTEXT_BIT: u64 = 1 << 63;
 
 /// Index of an account in the table, in input order.
 pub type AccountId = u32;
@@ -37,17 +40,12 @@ impl Accounts {
     }
 
     /// Add an account; fails past 2^32 accounts or 2^16 input files.
-    pub fn push(
-        &mut self,
-        name: &[u8],
-        file: usize,
-        line: u64,
-        status: AccountStatus,
-    ) -> anyhow::Result<AccountId> {
+    pub fn push(&mut self, name: &[u8], origin: Origin, flags: Flags) -> anyhow::Result<AccountId> {
+        let Origin { file, line } = origin;
         let id = AccountId::try_from(self.packed.len())
             .map_err(|_| anyhow::anyhow!("more than 4 billion accounts in one audit"))?;
         anyhow::ensure!((file as u64) <= FILE_MASK, "too many input files");
-        let status_bits = match status {
+        let status_bits = match flags.status {
             AccountStatus::Unknown => 0u64,
             AccountStatus::Enabled => 1,
             AccountStatus::Disabled => 2,
@@ -55,7 +53,9 @@ impl Accounts {
         self.names.extend_from_slice(name);
         self.name_ends.push(self.names.len() as u64);
         self.packed.push(
-            (status_bits << (LINE_BITS + FILE_BITS))
+            (status_bits << STATUS_SHIFT)
+                | if flags.privileged { PRIVILEGED_BIT } else { 0 }
+                | if flags.plaintext { PLAINTEXT_BIT } else { 0 }
                 | ((file as u64) << LINE_BITS)
                 | (line.min(LINE_MASK)),
         );
@@ -81,12 +81,30 @@ impl Accounts {
     }
 
     pub fn status(&self, id: AccountId) -> AccountStatus {
-        match self.packed[id as usize] >> (LINE_BITS + FILE_BITS) {
+        match (self.packed[id as usize] >> STATUS_SHIFT) & 3 {
             1 => AccountStatus::Enabled,
             2 => AccountStatus::Disabled,
             _ => AccountStatus::Unknown,
         }
     }
+
+    /// Marked privileged (`--admin-col`, `--admins`).
+    pub fn privileged(&self, id: AccountId) -> bool {
+        self.packed[id as usize] & PRIVILEGED_BIT != 0
+    }
+
+    /// The export gave the plaintext (rather than a hash).
+    pub fn plaintext(&self, id: AccountId) -> bool {
+        self.packed[id as usize] & PLAINTEXT_BIT != 0
+    }
+}
+
+/// What is known about an account besides its name and origin.
+#[derive(Clone, Copy, Debug)]
+pub struct Flags {
+    pub status: AccountStatus,
+    pub privileged: bool,
+    pub plaintext: bool,
 }
 
 #[cfg(test)]
@@ -96,10 +114,22 @@ mod tests {
     #[test]
     fn round_trip() {
         let mut a = Accounts::default();
-        let x = a.push(b"alice", 0, 2, AccountStatus::Unknown).unwrap();
-        let y = a
-            .push(b"CORP\\bob", 3, 1 << 40, AccountStatus::Disabled)
-            .unwrap();
+        let plain = Flags {
+            status: AccountStatus::Unknown,
+            privileged: false,
+            plaintext: true,
+        };
+        let admin = Flags {
+            status: AccountStatus::Disabled,
+            privileged: true,
+            plaintext: false,
+        };
+        let x = a.push(b"alice", Origin { file: 0, line: 2 }, plain).unwrap();
+        let far = Origin {
+            file: 3,
+            line: 1 << 40,
+        };
+        let y = a.push(b"CORP\\bob", far, admin).unwrap();
         assert_eq!(a.name(x), b"alice");
         assert_eq!(a.name(y), b"CORP\\bob");
         assert_eq!(
@@ -111,5 +141,7 @@ mod tests {
         );
         assert_eq!(a.status(y), AccountStatus::Disabled);
         assert_eq!(a.status(x), AccountStatus::Unknown);
+        assert!(a.privileged(y) && !a.plaintext(y));
+        assert!(!a.privileged(x) && a.plaintext(x));
     }
 }

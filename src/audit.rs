@@ -10,8 +10,9 @@
 //! parsing and hashing overlap. Plaintext lives only inside a batch and is
 //! wiped when the batch has been hashed.
 
-use crate::accounts::Accounts;
-use crate::findings::{Findings, Reason};
+use crate::accounts::{Accounts, Flags, Origin};
+use crate::findings::{Findings, Reason, Severity};
+use crate::policy::{self, PolicyOptions};
 use crate::hash::{self, HashKind, NotUtf8};
 use crate::input::columns::SecretKind;
 use crate::input::{
@@ -21,7 +22,7 @@ use crate::outcome::FailOn;
 use crate::progress::Progress;
 use crate::queryset::{Pending, QuerySet};
 use crate::report::summary::{
-    Durations, InputSummary, LookupSummary, SourceSummary, Summary, Tally,
+    Durations, InputSummary, LookupSummary, SharedGroupSummary, SourceSummary, Summary, Tally,
 };
 use crate::report::{atomic, reset_list};
 use crate::source::{self, Lookup, LookupMethod, Source};
@@ -38,12 +39,16 @@ use zeroize::Zeroizing;
 const BATCH_ROWS: usize = 32 * 1024;
 /// Rejected rows described on stderr before the rest are only counted.
 const MAX_REJECT_WARNINGS: u64 = 20;
+/// Members of a shared-password group named in the summary.
+const SHARED_MEMBERS_LISTED: usize = 20;
 
 /// Which sources to ask.
 #[derive(Clone, Debug)]
 pub struct SourceOptions {
     pub corpora: Vec<PathBuf>,
     pub wordlists: Vec<PathBuf>,
+    /// The organisation's banned words, expanded with mutations.
+    pub banned: Vec<PathBuf>,
     pub method: LookupMethod,
     pub min_count: u64,
 }
@@ -59,6 +64,9 @@ pub struct AuditConfig {
     pub strict: bool,
     pub fail_on: FailOn,
     pub quiet: bool,
+    pub policy: PolicyOptions,
+    /// The reasons looked for (`--only`, `--exclude`); unchecked is always on.
+    pub reasons: Vec<Reason>,
 }
 
 /// The sources to ask, and whether only the built-in list is among them.
@@ -73,6 +81,9 @@ pub fn open_sources(options: &SourceOptions) -> Result<(Vec<Box<dyn Source>>, bo
     let builtin_only = sources.is_empty();
     if builtin_only {
         sources.push(Box::new(source::plain_list::PlainList::builtin()));
+    }
+    for path in &options.banned {
+        sources.push(Box::new(source::plain_list::PlainList::banned(path)?));
     }
     Ok((sources, builtin_only))
 }
@@ -105,6 +116,7 @@ struct Batch {
     kinds: Vec<SecretKind>,
     lines: Vec<u64>,
     statuses: Vec<AccountStatus>,
+    privileged: Vec<bool>,
     rejects: Vec<(u64, RejectCause, String)>,
     skips: BTreeMap<SkipPolicy, u64>,
 }
@@ -167,6 +179,7 @@ impl RowSink for BatchSink<'_> {
         b.kinds.push(row.kind);
         b.lines.push(row.line);
         b.statuses.push(row.status);
+        b.privileged.push(row.privileged);
         self.maybe_send()
     }
 
@@ -187,109 +200,125 @@ impl RowSink for BatchSink<'_> {
     }
 }
 
-/// Hashes and bookkeeping gathered while reading.
-#[derive(Default)]
+/// Hashes, findings and bookkeeping gathered while reading.
 struct Gathered {
     accounts: Accounts,
     sha1: Pending<20>,
     ntlm: Pending<16>,
+    findings: Findings,
     rows_read: u64,
     rejected: Tally,
     skipped: Tally,
     warned: u64,
 }
 
-/// The hashes one secret yields, per kind asked.
+/// What the reading side needs to know about the run.
+struct ReadContext<'a> {
+    /// Kinds plaintext is hashed into.
+    kinds: &'a [HashKind],
+    inputs: &'a [String],
+    progress: &'a Progress,
+    bar: &'a indicatif::ProgressBar,
+    strict: bool,
+    policy: &'a PolicyOptions,
+}
+
+/// What one secret yields: its hashes per kind asked, and what the
+/// plaintext alone tells (empty, short, username).
 struct Digests {
     sha1: Option<[u8; 20]>,
     ntlm: Option<Result<[u8; 16], NotUtf8>>,
+    policy: Vec<Reason>,
 }
 
-fn digest(kind: SecretKind, secret: &[u8], sha1: bool, ntlm: bool) -> Digests {
-    match kind {
+fn digest(batch: &Batch, i: usize, ctx: &ReadContext<'_>) -> Digests {
+    let secret = batch.secret(i);
+    match batch.kinds[i] {
         SecretKind::Plain => Digests {
-            sha1: sha1.then(|| hash::sha1(secret)),
-            ntlm: ntlm.then(|| hash::ntlm(secret)),
+            sha1: ctx.kinds.contains(&HashKind::Sha1).then(|| hash::sha1(secret)),
+            ntlm: ctx.kinds.contains(&HashKind::Ntlm).then(|| hash::ntlm(secret)),
+            policy: policy::check_plaintext(batch.name(i), secret, ctx.policy),
         },
         SecretKind::Sha1 => Digests {
             sha1: secret.try_into().ok(),
             ntlm: None,
+            policy: Vec::new(),
         },
         SecretKind::Ntlm => Digests {
             sha1: None,
             ntlm: secret.try_into().ok().map(Ok),
+            policy: Vec::new(),
         },
     }
 }
 
 impl Gathered {
-    fn absorb(
-        &mut self,
-        batch: Batch,
-        kinds: &[HashKind],
-        inputs: &[String],
-        progress: &Progress,
-        bar: &indicatif::ProgressBar,
-        strict: bool,
-    ) -> Result<()> {
-        let (want_sha1, want_ntlm) = (
-            kinds.contains(&HashKind::Sha1),
-            kinds.contains(&HashKind::Ntlm),
-        );
+    fn new(reasons: &[Reason]) -> Gathered {
+        Gathered {
+            accounts: Accounts::default(),
+            sha1: Pending::default(),
+            ntlm: Pending::default(),
+            findings: Findings::new(reasons),
+            rows_read: 0,
+            rejected: Tally::default(),
+            skipped: Tally::default(),
+            warned: 0,
+        }
+    }
+
+    /// Count a rejected row and describe the first few on stderr.
+    fn reject(&mut self, ctx: &ReadContext<'_>, file: usize, line: u64, cause: RejectCause, detail: &str) {
+        self.rejected.add(cause.name(), 1);
+        self.warned += 1;
+        if self.warned <= MAX_REJECT_WARNINGS {
+            let message = format!("{}:{line}: row rejected ({}): {detail}", ctx.inputs[file], cause.name());
+            ctx.bar.suspend(|| ctx.progress.warn(&message));
+        }
+    }
+
+    fn absorb(&mut self, batch: Batch, ctx: &ReadContext<'_>) -> Result<()> {
         let digests: Vec<Digests> = (0..batch.len())
             .into_par_iter()
             .with_min_len(1024)
-            .map(|i| digest(batch.kinds[i], batch.secret(i), want_sha1, want_ntlm))
+            .map(|i| digest(&batch, i, ctx))
             .collect();
-        let display = &inputs[batch.file];
-        let reject = |g: &mut Gathered, line: u64, cause: RejectCause, detail: &str| {
-            g.rejected.add(cause.name(), 1);
-            g.warned += 1;
-            if g.warned <= MAX_REJECT_WARNINGS {
-                bar.suspend(|| {
-                    progress.warn(&format!(
-                        "{display}:{line}: row rejected ({}): {detail}",
-                        cause.name()
-                    ))
-                });
-            }
-        };
         for (line, cause, detail) in &batch.rejects {
-            reject(self, *line, *cause, detail);
+            self.reject(ctx, batch.file, *line, *cause, detail);
         }
         for (policy, n) in &batch.skips {
             let name = serde_json::to_value(policy)?;
             self.skipped.add(name.as_str().unwrap_or("policy"), *n);
         }
         for (i, d) in digests.into_iter().enumerate() {
+            let line = batch.lines[i];
             if let Some(Err(NotUtf8)) = d.ntlm {
-                if strict {
-                    bail!(
-                        "{display}:{}: row rejected (invalid_utf8): password is not valid UTF-8, so it has no NTLM hash (--strict)",
-                        batch.lines[i]
-                    );
+                let detail = "password is not valid UTF-8, so it has no NTLM hash";
+                if ctx.strict {
+                    bail!("{}:{line}: row rejected (invalid_utf8): {detail} (--strict)", ctx.inputs[batch.file]);
                 }
-                reject(
-                    self,
-                    batch.lines[i],
-                    RejectCause::InvalidUtf8,
-                    "password is not valid UTF-8, so it has no NTLM hash",
-                );
+                self.reject(ctx, batch.file, line, RejectCause::InvalidUtf8, detail);
                 continue;
             }
-            let id =
-                self.accounts
-                    .push(batch.name(i), batch.file, batch.lines[i], batch.statuses[i])?;
+            let name = batch.name(i);
+            let flags = Flags {
+                status: batch.statuses[i],
+                privileged: batch.privileged[i] || ctx.policy.is_admin(name),
+                plaintext: batch.kinds[i] == SecretKind::Plain,
+            };
+            let id = self.accounts.push(name, Origin { file: batch.file, line }, flags)?;
             if let Some(h) = d.sha1 {
                 self.sha1.push(h, id);
             }
             if let Some(Ok(h)) = d.ntlm {
                 self.ntlm.push(h, id);
             }
+            for reason in d.policy {
+                self.findings.add(id, reason);
+            }
         }
         let rows = (batch.len() + batch.rejects.len()) as u64 + batch.skips.values().sum::<u64>();
         self.rows_read += rows;
-        bar.inc(rows);
+        ctx.bar.inc(rows);
         Ok(())
     }
 }
@@ -324,7 +353,6 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
             }
         }
     }
-    let kinds = plaintext_kinds(&sources);
     let inputs: Vec<String> = opened.iter().map(|i| i.display.clone()).collect();
     let input_summaries: Vec<InputSummary> = opened
         .iter()
@@ -337,36 +365,17 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         .collect();
 
     let t_read = Instant::now();
+    let kinds = plaintext_kinds(&sources);
     let bar = progress.counter("reading");
-    let mut gathered = Gathered::default();
-    let (tx, rx) = mpsc::sync_channel::<Result<Batch>>(4);
-    let strict = cfg.strict;
-    std::thread::scope(|scope| -> Result<()> {
-        let reader = scope.spawn(move || {
-            for (file, inp) in opened.into_iter().enumerate() {
-                let display = inp.display.clone();
-                let mut sink = BatchSink {
-                    tx: &tx,
-                    batch: Batch {
-                        file,
-                        ..Batch::default()
-                    },
-                    display: &display,
-                    strict,
-                };
-                let result = inp.read(&mut sink).and_then(|()| sink.send());
-                if let Err(e) = result {
-                    let _ = tx.send(Err(e));
-                    return;
-                }
-            }
-        });
-        for batch in rx.iter() {
-            gathered.absorb(batch?, &kinds, &inputs, &progress, &bar, strict)?;
-        }
-        reader.join().expect("reader thread does not panic");
-        Ok(())
-    })?;
+    let ctx = ReadContext {
+        kinds: &kinds,
+        inputs: &inputs,
+        progress: &progress,
+        bar: &bar,
+        strict: cfg.strict,
+        policy: &cfg.policy,
+    };
+    let gathered = read_inputs(opened, &ctx, &cfg.reasons)?;
     bar.finish_and_clear();
     if gathered.warned > MAX_REJECT_WARNINGS {
         progress.warn(&format!(
@@ -381,65 +390,18 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         accounts,
         sha1,
         ntlm,
+        mut findings,
         rows_read,
         rejected,
         skipped,
         ..
     } = gathered;
     let querysets: Vec<QuerySet> = vec![sha1.build(HashKind::Sha1), ntlm.build(HashKind::Ntlm)];
+    let groups = policy::check_hashes(&querysets, &accounts, &mut findings, &cfg.policy);
     durations.sort = t_sort.elapsed().as_millis() as u64;
 
     let t_lookup = Instant::now();
-    let mut findings = Findings::default();
-    let mut source_summaries = Vec::new();
-    for (si, src) in sources.iter().enumerate() {
-        let mut lookups = Vec::new();
-        for qs in querysets
-            .iter()
-            .filter(|q| !q.is_empty() && src.kinds().contains(&q.kind))
-        {
-            let t = Instant::now();
-            let bar = progress.bar(qs.len() as u64, &format!("{} ({})", src.name(), qs.kind));
-            let answer = src.lookup(&Lookup {
-                kind: qs.kind,
-                hashes: qs.hashes(),
-                progress: &bar,
-            })?;
-            bar.finish_and_clear();
-            let mut below = 0;
-            for &(qi, count) in &answer.hits {
-                if src.counts() && count.unwrap_or(0) < cfg.sources.min_count {
-                    below += 1;
-                    continue;
-                }
-                for &acc in qs.accounts_of(qi) {
-                    findings.hit(acc, si, count);
-                }
-            }
-            for &qi in &answer.unchecked {
-                for &acc in qs.accounts_of(qi) {
-                    findings.unchecked(acc);
-                }
-            }
-            if let Some(w) = &answer.warning {
-                progress.warn(w);
-            }
-            lookups.push(LookupSummary {
-                hash_kind: qs.kind,
-                method: answer.method,
-                queried: qs.len() as u64,
-                hits: answer.hits.len() as u64 - below,
-                hits_below_min_count: below,
-                unchecked: answer.unchecked.len() as u64,
-                lines_read: answer.lines_read,
-                duration_ms: t.elapsed().as_millis() as u64,
-            });
-        }
-        source_summaries.push(SourceSummary {
-            info: src.info(),
-            lookups,
-        });
-    }
+    let source_summaries = ask_sources(&sources, &querysets, &mut findings, cfg, &progress)?;
     durations.lookup = t_lookup.elapsed().as_millis() as u64;
 
     let t_report = Instant::now();
@@ -461,8 +423,11 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
     for reason in Reason::ALL.into_iter().filter(|r| *r != Reason::Unchecked) {
         flagged.add(reason.name(), findings.count(reason));
     }
-    let unchecked = findings.count(Reason::Unchecked);
-    let exit_code = cfg.fail_on.exit_code(|r| findings.count(r), rejected.total);
+    let mut by_severity = Tally::default();
+    for severity in Severity::ALL {
+        by_severity.add(severity.name(), findings.count_with_severity(severity));
+    }
+    let exit_code = cfg.fail_on.exit_code(&findings, rejected.total);
     let mut notes = Vec::new();
     if builtin_only {
         notes.push(format!(
@@ -470,11 +435,17 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
             source_summaries[0].info.entries.unwrap_or(0)
         ));
     }
-    let mut distinct = BTreeMap::new();
-    for qs in &querysets {
-        if !qs.is_empty() {
-            distinct.insert(qs.kind, qs.len() as u64);
+    for s in &source_summaries {
+        if let (Some(words), Some(expanded)) = (s.info.words_before_expansion, s.info.entries) {
+            notes.push(format!(
+                "banned words {}: {words} words expanded to {expanded} candidates",
+                s.info.name
+            ));
         }
+    }
+    let mut distinct = BTreeMap::new();
+    for qs in querysets.iter().filter(|q| !q.is_empty()) {
+        distinct.insert(qs.kind, qs.len() as u64);
     }
     durations.total = started.elapsed().as_millis() as u64;
     let summary = Summary {
@@ -485,8 +456,10 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         rows_rejected: rejected,
         rows_skipped: skipped,
         accounts_flagged: flagged,
-        accounts_unchecked: unchecked,
+        accounts_by_severity: by_severity,
+        accounts_unchecked: findings.count(Reason::Unchecked),
         report_rows,
+        shared_groups: shared_summaries(&groups, &accounts, &inputs),
         distinct_hashes: distinct,
         min_count: cfg.sources.min_count,
         sources: source_summaries,
@@ -506,8 +479,129 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
             Ok(())
         })?;
     }
-    if builtin_only && !cfg.quiet {
+    if builtin_only {
         progress.warn(&summary.notes[0]);
     }
     Ok(Outcome { exit_code, summary })
+}
+
+/// Stream every input through a reader thread into batches, hashed here.
+fn read_inputs(opened: Vec<input::Input>, ctx: &ReadContext<'_>, reasons: &[Reason]) -> Result<Gathered> {
+    let mut gathered = Gathered::new(reasons);
+    let (tx, rx) = mpsc::sync_channel::<Result<Batch>>(4);
+    let strict = ctx.strict;
+    std::thread::scope(|scope| -> Result<()> {
+        let reader = scope.spawn(move || {
+            for (file, inp) in opened.into_iter().enumerate() {
+                let display = inp.display.clone();
+                let mut sink = BatchSink {
+                    tx: &tx,
+                    batch: Batch {
+                        file,
+                        ..Batch::default()
+                    },
+                    display: &display,
+                    strict,
+                };
+                let result = inp.read(&mut sink).and_then(|()| sink.send());
+                if let Err(e) = result {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        });
+        for batch in rx.iter() {
+            gathered.absorb(batch?, ctx)?;
+        }
+        reader.join().expect("reader thread does not panic");
+        Ok(())
+    })?;
+    Ok(gathered)
+}
+
+/// Ask every source about every query set of a kind it answers, and record
+/// hits and unchecked hashes as findings.
+fn ask_sources(
+    sources: &[Box<dyn Source>],
+    querysets: &[QuerySet],
+    findings: &mut Findings,
+    cfg: &AuditConfig,
+    progress: &Progress,
+) -> Result<Vec<SourceSummary>> {
+    let mut summaries = Vec::new();
+    for (si, src) in sources.iter().enumerate() {
+        let mut lookups = Vec::new();
+        for qs in querysets
+            .iter()
+            .filter(|q| !q.is_empty() && src.kinds().contains(&q.kind))
+        {
+            let t = Instant::now();
+            let bar = progress.bar(qs.len() as u64, &format!("{} ({})", src.name(), qs.kind));
+            let answer = src.lookup(&Lookup {
+                kind: qs.kind,
+                hashes: qs.hashes(),
+                progress: &bar,
+            })?;
+            bar.finish_and_clear();
+            let mut below = 0;
+            for &(qi, count) in &answer.hits {
+                if src.counts() && count.unwrap_or(0) < cfg.sources.min_count {
+                    below += 1;
+                    continue;
+                }
+                for &acc in qs.accounts_of(qi) {
+                    findings.hit(acc, src.reason(), si, count);
+                }
+            }
+            for &qi in &answer.unchecked {
+                for &acc in qs.accounts_of(qi) {
+                    findings.add(acc, Reason::Unchecked);
+                }
+            }
+            if let Some(w) = &answer.warning {
+                progress.warn(w);
+            }
+            lookups.push(LookupSummary {
+                hash_kind: qs.kind,
+                method: answer.method,
+                queried: qs.len() as u64,
+                hits: answer.hits.len() as u64 - below,
+                hits_below_min_count: below,
+                unchecked: answer.unchecked.len() as u64,
+                lines_read: answer.lines_read,
+                duration_ms: t.elapsed().as_millis() as u64,
+            });
+        }
+        summaries.push(SourceSummary {
+            info: src.info(),
+            lookups,
+        });
+    }
+    Ok(summaries)
+}
+
+/// Shared-password groups for the summary, with their first members.
+fn shared_summaries(groups: &[policy::shared::Group], accounts: &Accounts, inputs: &[String]) -> Vec<SharedGroupSummary> {
+    groups
+        .iter()
+        .map(|g| SharedGroupSummary {
+            group: g.id,
+            size: g.size,
+            privileged: g.privileged,
+            accounts: g
+                .members
+                .iter()
+                .take(SHARED_MEMBERS_LISTED)
+                .map(|&a| {
+                    let o = accounts.origin(a);
+                    format!(
+                        "{} ({}:{})",
+                        String::from_utf8_lossy(accounts.name(a)),
+                        inputs[o.file],
+                        o.line
+                    )
+                })
+                .collect(),
+        })
+        .collect()
 }

@@ -12,8 +12,8 @@ use std::io::Write;
 
 /// Check one password; writes a human-readable verdict to `out` and
 /// returns the exit code (0 not found, 1 found, 3 could not be checked).
-pub fn run(sources: &SourceOptions, password: &[u8], out: &mut dyn Write) -> Result<u8> {
-    let (sources, builtin_only) = open_sources(sources)?;
+pub fn run(sources_options: &SourceOptions, password: &[u8], out: &mut dyn Write) -> Result<u8> {
+    let (sources, builtin_only) = open_sources(sources_options)?;
     let mut kinds = plaintext_kinds(&sources);
     if hash::ntlm(password).is_err() {
         kinds.retain(|k| *k != HashKind::Ntlm);
@@ -32,11 +32,22 @@ pub fn run(sources: &SourceOptions, password: &[u8], out: &mut dyn Write) -> Res
                 hashes: Hashes::new(kind.bytes(), &digest[..kind.bytes()]),
                 progress: &hidden,
             })?;
+            let reason = src.reason().name();
             if let Some(&(_, count)) = answer.hits.first() {
-                found = true;
                 match count {
-                    Some(n) => writeln!(out, "pwned: seen {n} times in {} ({kind})", src.name())?,
-                    None => writeln!(out, "pwned: listed in {}", src.name())?,
+                    Some(n) if n < sources_options.min_count => writeln!(
+                        out,
+                        "below --min-count: seen {n} times in {} ({kind})",
+                        src.name()
+                    )?,
+                    Some(n) => {
+                        found = true;
+                        writeln!(out, "{reason}: seen {n} times in {} ({kind})", src.name())?
+                    }
+                    None => {
+                        found = true;
+                        writeln!(out, "{reason}: listed in {}", src.name())?
+                    }
                 }
             } else if !answer.unchecked.is_empty() {
                 unchecked = true;

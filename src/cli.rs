@@ -6,7 +6,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use credaudit::audit::{AuditConfig, SourceOptions};
 use credaudit::input::columns::{ColumnRef, SecretKind};
 use credaudit::input::{FormatChoice, InputOptions, SkipRules};
+use credaudit::findings::Reason;
 use credaudit::outcome::FailOn;
+use credaudit::policy::PolicyOptions;
 use credaudit::source::LookupMethod;
 use std::path::PathBuf;
 
@@ -41,6 +43,11 @@ pub struct SourceArgs {
     /// Plaintext password list, one per line (gzip/zstd allowed). Repeatable.
     #[arg(long, value_name = "FILE")]
     pub wordlist: Vec<PathBuf>,
+    /// The organisation's own banned words (company, products, seasons,
+    /// cities), one per line, checked with the usual mutations (case,
+    /// leetspeak, appended digits, years and symbols). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub banned: Vec<PathBuf>,
     /// Only a corpus prevalence of at least N counts as pwned.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub min_count: u64,
@@ -88,11 +95,33 @@ pub struct AuditArgs {
     /// Skip accounts secretsdump marks (status=Disabled); checked by default.
     #[arg(long)]
     pub skip_disabled: bool,
+    /// Plaintext shorter than N characters is reported as `short` (NIST SP
+    /// 800-63B-4: 15 when the password is the only factor, 8 with MFA); 0 turns
+    /// the check off.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub min_length: usize,
+    /// Report groups of at least N accounts that share one password.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(2..))]
+    pub min_shared: u32,
+    /// Column marking privileged accounts (values 1/true/yes/y/x/admin).
+    #[arg(long, value_name = "NAME|N")]
+    pub admin_col: Option<ColumnRef>,
+    /// File of privileged account names, one per line (`DOMAIN\` optional).
+    #[arg(long, value_name = "FILE")]
+    pub admins: Option<PathBuf>,
+    /// Look only for these reasons (comma list; unchecked is always reported).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub only: Vec<ReasonArg>,
+    /// Do not look for these reasons (comma list).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub exclude: Vec<ReasonArg>,
     /// Fail on the first rejected row instead of counting it.
     #[arg(long)]
     pub strict: bool,
-    /// What makes the run fail: `none`, `any`, or a comma list of `pwned`,
-    /// `unchecked`, `rejected`.
+    /// What makes the run fail: `none`, `any`, or a comma list of reasons
+    /// (pwned, empty, username, banned, privileged-shared, shared, short,
+    /// unchecked), severities (low, medium, high, critical: that or worse)
+    /// and `rejected`.
     #[arg(long, value_name = "LIST", default_value = "any")]
     pub fail_on: FailOn,
     /// No progress and no warnings on stderr; errors only.
@@ -121,6 +150,22 @@ pub enum KindArg {
     Ntlm,
 }
 
+/// A finding reason, for `--only` and `--exclude`.
+#[derive(Clone, Copy, Debug)]
+pub struct ReasonArg(Reason);
+
+impl std::str::FromStr for ReasonArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Reason::from_name(s.trim()).map(ReasonArg).ok_or_else(|| {
+            format!(
+                "unknown reason {s:?}: use {}",
+                Reason::ALL.map(|r| r.name()).join(", ")
+            )
+        })
+    }
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum MethodArg {
     Auto,
@@ -133,6 +178,7 @@ impl SourceArgs {
         SourceOptions {
             corpora: self.corpus,
             wordlists: self.wordlist,
+            banned: self.banned,
             method: match self.lookup {
                 MethodArg::Auto => LookupMethod::Auto,
                 MethodArg::Search => LookupMethod::Search,
@@ -152,6 +198,16 @@ impl AuditArgs {
                 "--delimiter must be one ASCII character other than a quote or newline, not {c:?}"
             ),
         };
+        let mut reasons: Vec<Reason> = if self.only.is_empty() {
+            Reason::ALL.to_vec()
+        } else {
+            self.only.iter().map(|r| r.0).collect()
+        };
+        reasons.retain(|r| !self.exclude.iter().any(|e| e.0 == *r));
+        let admins = match &self.admins {
+            Some(path) => PolicyOptions::load_admins(path)?,
+            None => Default::default(),
+        };
         Ok(AuditConfig {
             inputs: self.inputs,
             input: InputOptions {
@@ -169,6 +225,7 @@ impl AuditArgs {
                     KindArg::Sha1 => SecretKind::Sha1,
                     KindArg::Ntlm => SecretKind::Ntlm,
                 }),
+                admin_col: self.admin_col,
                 skip: SkipRules {
                     history: !self.include_history,
                     machine: !self.include_machine,
@@ -181,6 +238,12 @@ impl AuditArgs {
             strict: self.strict,
             fail_on: self.fail_on,
             quiet: self.quiet,
+            policy: PolicyOptions {
+                min_length: self.min_length,
+                min_shared: self.min_shared as usize,
+                admins,
+            },
+            reasons,
         })
     }
 }

@@ -1,43 +1,114 @@
-//! What the audit found per account: reasons, the highest breach prevalence
-//! and the sources that matched. Only accounts with something to report are
-//! stored, so a clean export of ten million accounts costs nothing here.
+//! What the audit found per account: reasons, their severity, the highest
+//! breach prevalence, the sources that matched and the shared-password group.
+//! Only accounts with something to report are stored, so a clean export of
+//! ten million accounts costs nothing here.
 
 use crate::accounts::AccountId;
 use std::collections::HashMap;
 
-/// Why an account is in the reset list. Ordered by how much they matter.
+/// How urgent a finding is. Ordered: `Low < Medium < High < Critical`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// Why an account is in the reset list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Reason {
     /// The password (or its hash) is in a breach corpus or password list.
     Pwned,
+    /// The password is empty (including the empty-string SHA-1 and NTLM).
+    Empty,
+    /// The password is the account name or an obvious variant of it.
+    Username,
+    /// The password is one of the organisation's banned words, mutated.
+    Banned,
+    /// A privileged account shares its password with an ordinary one.
+    PrivilegedShared,
+    /// Several accounts use the same password.
+    Shared,
+    /// The plaintext is shorter than `--min-length`.
+    Short,
     /// A source could not answer for this account's hash: it was not checked.
     Unchecked,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 2] = [Reason::Pwned, Reason::Unchecked];
+    pub const ALL: [Reason; 8] = [
+        Reason::Pwned,
+        Reason::Empty,
+        Reason::Username,
+        Reason::Banned,
+        Reason::PrivilegedShared,
+        Reason::Shared,
+        Reason::Short,
+        Reason::Unchecked,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Reason::Pwned => "pwned",
+            Reason::Empty => "empty",
+            Reason::Username => "username",
+            Reason::Banned => "banned",
+            Reason::PrivilegedShared => "privileged-shared",
+            Reason::Shared => "shared",
+            Reason::Short => "short",
             Reason::Unchecked => "unchecked",
         }
     }
 
-    fn bit(self) -> u8 {
-        1 << (self as u8)
+    pub fn from_name(name: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    pub fn severity(self) -> Severity {
+        match self {
+            Reason::Empty | Reason::PrivilegedShared => Severity::Critical,
+            Reason::Pwned | Reason::Username | Reason::Banned => Severity::High,
+            Reason::Shared | Reason::Unchecked => Severity::Medium,
+            Reason::Short => Severity::Low,
+        }
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
     }
 }
 
 /// Everything found about one account.
 #[derive(Clone, Debug, Default)]
 pub struct Finding {
-    reasons: u8,
+    reasons: u16,
     /// Highest prevalence count among the sources that count.
     pub max_count: Option<u64>,
     /// Bit `i` set when source `i` matched.
     pub sources: u64,
+    /// The shared-password group (id, size), when in one.
+    pub shared: Option<(u32, u32)>,
 }
 
 impl Finding {
@@ -45,35 +116,78 @@ impl Finding {
         self.reasons & reason.bit() != 0
     }
 
-    /// The reasons to report. An account already pwned is not also reported
-    /// as unchecked: it must be reset whatever the other sources say.
+    /// The reasons to report, most severe first. An account with any other
+    /// finding is not also reported as unchecked: it must be reset anyway.
     pub fn reasons(&self) -> impl Iterator<Item = Reason> + '_ {
+        let others = self.reasons & !Reason::Unchecked.bit() != 0;
         Reason::ALL
             .into_iter()
             .filter(|r| self.has(*r))
-            .filter(|r| !(*r == Reason::Unchecked && self.has(Reason::Pwned)))
+            .filter(move |r| !(*r == Reason::Unchecked && others))
+    }
+
+    /// The highest severity among the reported reasons.
+    pub fn severity(&self) -> Option<Severity> {
+        self.reasons().map(Reason::severity).max()
     }
 }
 
-#[derive(Default)]
+/// The findings of an audit, and which reasons are being looked for.
 pub struct Findings {
     by_account: HashMap<AccountId, Finding>,
+    /// Reasons recorded; others are ignored (`--only`, `--exclude`).
+    enabled: u16,
+}
+
+impl Default for Findings {
+    fn default() -> Self {
+        Findings::new(&Reason::ALL)
+    }
 }
 
 impl Findings {
-    /// Source `source` knows this account's hash, seen `count` times.
-    pub fn hit(&mut self, account: AccountId, source: usize, count: Option<u64>) {
-        let f = self.by_account.entry(account).or_default();
-        f.reasons |= Reason::Pwned.bit();
-        f.sources |= 1u64 << source.min(63);
-        if let Some(c) = count {
-            f.max_count = Some(f.max_count.map_or(c, |m| m.max(c)));
+    /// Findings that record only `enabled` reasons (unchecked is always on:
+    /// an account that was not checked is never silently clean).
+    pub fn new(enabled: &[Reason]) -> Findings {
+        Findings {
+            by_account: HashMap::new(),
+            enabled: enabled.iter().fold(Reason::Unchecked.bit(), |b, r| b | r.bit()),
         }
     }
 
-    /// Source `source` could not answer for this account's hash.
-    pub fn unchecked(&mut self, account: AccountId) {
-        self.by_account.entry(account).or_default().reasons |= Reason::Unchecked.bit();
+    pub fn is_enabled(&self, reason: Reason) -> bool {
+        self.enabled & reason.bit() != 0
+    }
+
+    /// Record `reason` for `account`.
+    pub fn add(&mut self, account: AccountId, reason: Reason) -> Option<&mut Finding> {
+        if !self.is_enabled(reason) {
+            return None;
+        }
+        let f = self.by_account.entry(account).or_default();
+        f.reasons |= reason.bit();
+        Some(f)
+    }
+
+    /// Source `source` knows this account's hash (`reason` is the source's
+    /// kind of finding), seen `count` times.
+    pub fn hit(&mut self, account: AccountId, reason: Reason, source: usize, count: Option<u64>) {
+        if let Some(f) = self.add(account, reason) {
+            f.sources |= 1u64 << source.min(63);
+            if let Some(c) = count {
+                f.max_count = Some(f.max_count.map_or(c, |m| m.max(c)));
+            }
+        }
+    }
+
+    /// Put `account` in shared-password group `group` of `size` accounts.
+    pub fn shared(&mut self, account: AccountId, group: u32, size: u32, privileged_mix: bool) {
+        if let Some(f) = self.add(account, Reason::Shared) {
+            f.shared = Some((group, size));
+        }
+        if privileged_mix {
+            self.add(account, Reason::PrivilegedShared);
+        }
     }
 
     /// Accounts with findings, in input order.
@@ -90,6 +204,25 @@ impl Findings {
             .filter(|f| f.reasons().any(|r| r == reason))
             .count() as u64
     }
+
+    /// Number of accounts whose highest severity is exactly `severity`.
+    pub fn count_with_severity(&self, severity: Severity) -> u64 {
+        self.by_account
+            .values()
+            .filter(|f| f.severity() == Some(severity))
+            .count() as u64
+    }
+
+    /// Number of accounts with a finding of severity `min` or above.
+    pub fn count_at_least(&self, min: Severity) -> u64 {
+        self.by_account
+            .values()
+            .filter(|f| {
+                f.reasons()
+                    .any(|r| r != Reason::Unchecked && r.severity() >= min)
+            })
+            .count() as u64
+    }
 }
 
 #[cfg(test)]
@@ -97,13 +230,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pwned_outranks_unchecked_and_keeps_the_highest_count() {
+    fn findings_outrank_unchecked_and_keep_the_highest_count() {
         let mut f = Findings::default();
-        f.hit(7, 0, Some(3));
-        f.hit(7, 2, Some(10));
-        f.hit(7, 1, None);
-        f.unchecked(7);
-        f.unchecked(1);
+        f.hit(7, Reason::Pwned, 0, Some(3));
+        f.hit(7, Reason::Pwned, 2, Some(10));
+        f.hit(7, Reason::Pwned, 1, None);
+        f.add(7, Reason::Unchecked);
+        f.add(1, Reason::Unchecked);
         let sorted = f.sorted();
         assert_eq!(sorted[0].0, 1);
         let (_, seven) = sorted[1];
@@ -112,5 +245,23 @@ mod tests {
         assert_eq!(seven.reasons().collect::<Vec<_>>(), vec![Reason::Pwned]);
         assert_eq!(f.count(Reason::Unchecked), 1);
         assert_eq!(f.count(Reason::Pwned), 1);
+    }
+
+    #[test]
+    fn severity_and_filters() {
+        let mut f = Findings::new(&[Reason::Shared, Reason::Short]);
+        f.add(1, Reason::Pwned);
+        f.add(2, Reason::Short);
+        f.shared(3, 0, 2, true);
+        assert_eq!(f.count(Reason::Pwned), 0, "pwned not enabled");
+        let sorted = f.sorted();
+        assert_eq!(sorted[0].1.severity(), Some(Severity::Low));
+        assert_eq!(sorted[1].1.severity(), Some(Severity::Medium), "privileged-shared disabled");
+        assert_eq!(sorted[1].1.shared, Some((0, 2)));
+        assert_eq!(f.count_at_least(Severity::Medium), 1);
+        assert_eq!(f.count_at_least(Severity::Low), 2);
+        let mut all = Findings::default();
+        all.shared(4, 1, 3, true);
+        assert_eq!(all.sorted()[0].1.severity(), Some(Severity::Critical));
     }
 }

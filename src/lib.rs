@@ -13,6 +13,7 @@ pub mod findings;
 pub mod hash;
 pub mod input;
 pub mod outcome;
+pub mod policy;
 pub mod progress;
 pub mod queryset;
 pub mod report;

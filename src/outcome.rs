@@ -3,25 +3,26 @@
 //! | code | meaning |
 //! |------|---------|
 //! | 0 | nothing listed in `--fail-on` happened |
-//! | 1 | accounts must be reset (a `--fail-on` reason was found) |
+//! | 1 | accounts must be reset (a `--fail-on` reason or severity was found) |
 //! | 2 | usage or input error: nothing trustworthy was produced |
 //! | 3 | incomplete: accounts unchecked or rows rejected |
 //!
 //! Incomplete (3) outranks findings (1): a partial audit must not read as a
 //! finished one. The report is written either way.
 
-use crate::findings::Reason;
+use crate::findings::{Findings, Reason, Severity};
 
 pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 pub const EXIT_INCOMPLETE: u8 = 3;
 
-/// What makes a run fail: a set of reasons plus unchecked accounts and
-/// rejected rows.
+/// What makes a run fail: reasons, a minimum severity, unchecked accounts
+/// (a reason too) and rejected rows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FailOn {
     pub reasons: Vec<Reason>,
+    pub min_severity: Option<Severity>,
     pub rejected: bool,
 }
 
@@ -29,6 +30,7 @@ impl Default for FailOn {
     fn default() -> Self {
         FailOn {
             reasons: Reason::ALL.to_vec(),
+            min_severity: None,
             rejected: true,
         }
     }
@@ -37,27 +39,35 @@ impl Default for FailOn {
 impl std::str::FromStr for FailOn {
     type Err = String;
 
-    /// `none`, `any`, or a comma list of `pwned`, `unchecked`, `rejected`.
+    /// `none`, `any`, or a comma list of reasons (`pwned`, `shared`, ...,
+    /// `unchecked`), severities (`high`: that severity or above) and
+    /// `rejected`.
     fn from_str(s: &str) -> Result<FailOn, String> {
         let mut fail = FailOn {
             reasons: Vec::new(),
+            min_severity: None,
             rejected: false,
         };
         for word in s.split(',').map(str::trim) {
-            match word {
-                "none" => {}
-                "any" => fail = FailOn::default(),
-                "rejected" => fail.rejected = true,
-                _ => match Reason::ALL.iter().find(|r| r.name() == word) {
-                    Some(r) if !fail.reasons.contains(r) => fail.reasons.push(*r),
-                    Some(_) => {}
-                    None => {
+            if let Some(reason) = Reason::from_name(word) {
+                if !fail.reasons.contains(&reason) {
+                    fail.reasons.push(reason);
+                }
+            } else if let Some(sev) = Severity::ALL.into_iter().find(|s| s.name() == word) {
+                fail.min_severity = Some(fail.min_severity.map_or(sev, |m| m.min(sev)));
+            } else {
+                match word {
+                    "none" => {}
+                    "any" => fail = FailOn::default(),
+                    "rejected" => fail.rejected = true,
+                    _ => {
                         return Err(format!(
-                            "unknown --fail-on value {word:?}: use none, any, rejected or a reason ({})",
-                            Reason::ALL.map(|r| r.name()).join(", ")
+                            "unknown --fail-on value {word:?}: use none, any, rejected, a reason ({}) or a severity ({})",
+                            Reason::ALL.map(|r| r.name()).join(", "),
+                            Severity::ALL.map(|s| s.name()).join(", ")
                         ))
                     }
-                },
+                }
             }
         }
         Ok(fail)
@@ -66,17 +76,20 @@ impl std::str::FromStr for FailOn {
 
 impl FailOn {
     /// The exit code for a finished audit.
-    pub fn exit_code(&self, count: impl Fn(Reason) -> u64, rejected: u64) -> u8 {
+    pub fn exit_code(&self, findings: &Findings, rejected: u64) -> u8 {
         let incomplete = (self.reasons.contains(&Reason::Unchecked)
-            && count(Reason::Unchecked) > 0)
+            && findings.count(Reason::Unchecked) > 0)
             || (self.rejected && rejected > 0);
-        let findings = self
+        let by_reason = self
             .reasons
             .iter()
-            .any(|r| *r != Reason::Unchecked && count(*r) > 0);
+            .any(|r| *r != Reason::Unchecked && findings.count(*r) > 0);
+        let by_severity = self
+            .min_severity
+            .is_some_and(|s| findings.count_at_least(s) > 0);
         if incomplete {
             EXIT_INCOMPLETE
-        } else if findings {
+        } else if by_reason || by_severity {
             EXIT_FINDINGS
         } else {
             EXIT_CLEAN
@@ -91,16 +104,28 @@ mod tests {
     #[test]
     fn exit_codes_follow_fail_on() {
         let default = FailOn::default();
-        let pwned_only = |r| u64::from(r == Reason::Pwned);
-        let both = |_| 1;
-        assert_eq!(default.exit_code(|_| 0, 0), EXIT_CLEAN);
-        assert_eq!(default.exit_code(pwned_only, 0), EXIT_FINDINGS);
-        assert_eq!(default.exit_code(both, 0), EXIT_INCOMPLETE);
-        assert_eq!(default.exit_code(|_| 0, 5), EXIT_INCOMPLETE);
-        let pwned: FailOn = "pwned".parse().unwrap();
-        assert_eq!(pwned.exit_code(both, 5), EXIT_FINDINGS);
+        let clean = Findings::default();
+        let mut pwned = Findings::default();
+        pwned.add(0, Reason::Pwned);
+        let mut both = Findings::default();
+        both.add(0, Reason::Pwned);
+        both.add(1, Reason::Unchecked);
+        let mut short = Findings::default();
+        short.add(0, Reason::Short);
+        assert_eq!(default.exit_code(&clean, 0), EXIT_CLEAN);
+        assert_eq!(default.exit_code(&pwned, 0), EXIT_FINDINGS);
+        assert_eq!(default.exit_code(&both, 0), EXIT_INCOMPLETE);
+        assert_eq!(default.exit_code(&clean, 5), EXIT_INCOMPLETE);
+        let only_pwned: FailOn = "pwned".parse().unwrap();
+        assert_eq!(only_pwned.exit_code(&both, 5), EXIT_FINDINGS);
+        assert_eq!(only_pwned.exit_code(&short, 0), EXIT_CLEAN);
         let none: FailOn = "none".parse().unwrap();
-        assert_eq!(none.exit_code(both, 5), EXIT_CLEAN);
+        assert_eq!(none.exit_code(&both, 5), EXIT_CLEAN);
+        let high: FailOn = "high".parse().unwrap();
+        assert_eq!(high.exit_code(&short, 0), EXIT_CLEAN);
+        assert_eq!(high.exit_code(&pwned, 0), EXIT_FINDINGS);
+        let low: FailOn = "low".parse().unwrap();
+        assert_eq!(low.exit_code(&short, 0), EXIT_FINDINGS);
         assert!("pwnd".parse::<FailOn>().is_err());
     }
 }

@@ -66,7 +66,7 @@ fn sha1_and_ntlm_corpora_in_one_run_hash_plaintext_both_ways() {
     );
     assert_eq!(
         rows[1][..5],
-        ["b@x.com", "u.csv:3", "pwned", "5", "sha1.txt"]
+        ["b@x.com", "u.csv:3", "pwned;short", "5", "sha1.txt"]
     );
     let s: serde_json::Value = serde_json::from_str(&wd.read("s.json")).unwrap();
     assert_eq!(s["distinct_hashes"]["sha1"], 3);
@@ -128,7 +128,7 @@ fn missing_prefix_file_makes_accounts_unchecked_not_clean() {
 fn wordlist_source_for_plaintext_and_ntlm_dumps() {
     let wd = Workdir::new();
     let run = wd
-        .cmd(&["audit", "--wordlist"])
+        .cmd(&["audit", "--only", "pwned", "--wordlist"])
         .arg(fixture("wordlists/banned.txt"))
         .arg(fixture("exports/users.csv"))
         .run()

@@ -36,9 +36,9 @@ fn plain_csv_flags_exactly_the_leaked_passwords() {
         got,
         [
             ("alice@example.com", "pwned", "9659365"),
-            ("carol@example.com", "pwned", "37359195"),
-            ("grace@example.com", "pwned", "1034827"),
-            ("'=HYPERLINK(\"http://x\")@example.com", "pwned", "10556095"),
+            ("carol@example.com", "pwned;short", "37359195"),
+            ("grace@example.com", "pwned;short", "1034827"),
+            ("'=HYPERLINK(\"http://x\")@example.com", "pwned;short", "10556095"),
             ("ivan@example.com", "pwned", "1"),
         ]
     );
@@ -186,13 +186,15 @@ fn secretsdump_defaults_skip_history_and_machines_but_check_disabled() {
         run.accounts(),
         [
             "Administrator",
+            "Guest",
             "contoso.local\\jdoe",
             "contoso.local\\old.user",
             "contoso.local\\unicode"
         ]
     );
     let statuses: Vec<String> = run.rows().iter().map(|r| r[5].clone()).collect();
-    assert_eq!(statuses, ["enabled", "enabled", "disabled", "enabled"]);
+    assert_eq!(statuses, ["enabled", "disabled", "enabled", "disabled", "enabled"]);
+    assert_eq!(run.rows()[1][2], "empty", "Guest has the empty password's NT hash");
     let s: serde_json::Value = serde_json::from_str(&wd.read("s.json")).unwrap();
     assert_eq!(s["rows_skipped"]["history"], 2);
     assert_eq!(s["rows_skipped"]["machine_account"], 2);

@@ -59,7 +59,7 @@ fn clean_audit_writes_a_header_only_report_and_exits_0() {
     assert!(run.stderr.contains("only the built-in list"));
     assert_eq!(
         wd.read("r.csv"),
-        "account,origin,reasons,max_count,sources,account_status\n"
+        "account,origin,reasons,max_count,sources,account_status,severity,shared_group,shared_size\n"
     );
     let run = wd.cmd(&["audit", "u.csv", "--quiet"]).run().code(0);
     assert_eq!(run.stderr, "", "--quiet prints nothing but errors");
@@ -104,7 +104,8 @@ fn summary_counts_add_up_and_describe_sources() {
     assert_eq!(checked, 7 + 3 + 3);
     assert_eq!(s["rows_skipped"]["no_hash"], 2, "Guest: and NO PASSWORD");
     assert_eq!(s["accounts_flagged"]["pwned"], 4 + 2 + 2);
-    assert_eq!(s["report_rows"], 8);
+    assert_eq!(s["accounts_flagged"]["empty"], 1, "Guest");
+    assert_eq!(s["report_rows"], 9);
     assert_eq!(s["inputs"][0]["format"], "colon");
     assert_eq!(s["inputs"][0]["secret_kind"], "ntlm");
     let src = &s["sources"][0];

@@ -238,6 +238,7 @@ impl ColonRows {
                     kind: SecretKind::from_hash_kind(self.kind),
                     line: line_no,
                     status,
+                    privileged: false,
                 })?,
                 Err((cause, detail)) => sink.rejected(line_no, cause, &detail)?,
             }

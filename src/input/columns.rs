@@ -140,6 +140,12 @@ fn list(raw: &[Vec<u8>]) -> String {
         .join(", ")
 }
 
+/// Find a column the user named (`--admin-col`) in a header row.
+pub fn resolve_column(raw_headers: &[Vec<u8>], column: &ColumnRef) -> Result<usize> {
+    let headers: Vec<String> = raw_headers.iter().map(|h| normalise(h)).collect();
+    resolve(&headers, raw_headers, column)
+}
+
 /// How the secret kind was decided, before the content has been seen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum NameHint {

@@ -47,6 +47,7 @@ pub struct CsvRows {
     width: usize,
     account: usize,
     secret: usize,
+    admin: Option<usize>,
     kind: SecretKind,
     ahead: VecDeque<csv::ByteRecord>,
     /// The csv crate stops a record at the `\r` of a CRLF and counts the
@@ -87,6 +88,13 @@ impl CsvRows {
             options.secret_col.as_ref(),
         )
         .map_err(|e| anyhow::anyhow!("{display}:1: {e}"))?;
+        let admin = match &options.admin_col {
+            Some(col) => Some(
+                columns::resolve_column(&raw, col)
+                    .map_err(|e| anyhow::anyhow!("{display}:1: --admin-col: {e}"))?,
+            ),
+            None => None,
+        };
         let mut ahead = VecDeque::new();
         let mut record = csv::ByteRecord::new();
         while ahead.len() < SAMPLE_ROWS && reader.read_byte_record(&mut record).map_err(read_err)? {
@@ -115,6 +123,7 @@ impl CsvRows {
             width: raw.len(),
             account: choice.account,
             secret: choice.secret,
+            admin,
             kind,
             ahead,
             crlf_shift,
@@ -188,6 +197,7 @@ impl CsvRows {
                 kind: self.kind,
                 line,
                 status: AccountStatus::Unknown,
+                privileged: self.admin.is_some_and(|i| crate::policy::truthy(&record[i])),
             })?;
         }
     }

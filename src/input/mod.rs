@@ -107,6 +107,8 @@ pub struct AccountRow<'a> {
     pub kind: SecretKind,
     pub line: u64,
     pub status: AccountStatus,
+    /// Marked privileged by the export (`--admin-col`).
+    pub privileged: bool,
 }
 
 /// Where the rows of an export go.
@@ -143,6 +145,8 @@ pub struct InputOptions {
     pub account_col: Option<ColumnRef>,
     pub secret_col: Option<ColumnRef>,
     pub secret_kind: Option<SecretKind>,
+    /// Column marking privileged accounts (truthy values: 1, true, yes...).
+    pub admin_col: Option<ColumnRef>,
     pub skip: SkipRules,
 }
 

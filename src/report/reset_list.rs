@@ -2,7 +2,7 @@
 //! be checked), in input order.
 //!
 //! Columns (stable; new ones are only ever appended):
-//! `account,origin,reasons,max_count,sources,account_status`.
+//! `account,origin,reasons,max_count,sources,account_status,severity,shared_group,shared_size`.
 //! Never a password, never a hash. Cells that a spreadsheet would run as a
 //! formula (starting with `=`, `+`, `-`, `@`, tab or CR) get a leading `'`.
 
@@ -11,13 +11,16 @@ use crate::findings::Findings;
 use anyhow::Result;
 use std::io::Write;
 
-pub const HEADER: [&str; 6] = [
+pub const HEADER: [&str; 9] = [
     "account",
     "origin",
     "reasons",
     "max_count",
     "sources",
     "account_status",
+    "severity",
+    "shared_group",
+    "shared_size",
 ];
 
 /// Neutralise spreadsheet formula injection (OWASP CSV injection).
@@ -55,13 +58,21 @@ pub fn write(
             .collect();
         let count = finding.max_count.map(|c| c.to_string()).unwrap_or_default();
         let (reasons, matched) = (reasons.join(";"), matched.join(";"));
-        let cells: [&[u8]; 6] = [
+        let severity = finding.severity().map_or("", |s| s.name());
+        let (group, size) = finding
+            .shared
+            .map(|(g, n)| (g.to_string(), n.to_string()))
+            .unwrap_or_default();
+        let cells: [&[u8]; 9] = [
             accounts.name(id),
             origin.as_bytes(),
             reasons.as_bytes(),
             count.as_bytes(),
             matched.as_bytes(),
             accounts.status(id).label().as_bytes(),
+            severity.as_bytes(),
+            group.as_bytes(),
+            size.as_bytes(),
         ];
         csv.write_record(cells.iter().map(|c| neutralise(c)))?;
         rows += 1;

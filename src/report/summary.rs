@@ -21,8 +21,11 @@ pub struct Summary {
     pub rows_rejected: Tally,
     pub rows_skipped: Tally,
     pub accounts_flagged: Tally,
+    /// Accounts by their highest severity.
+    pub accounts_by_severity: Tally,
     pub accounts_unchecked: u64,
     pub report_rows: u64,
+    pub shared_groups: Vec<SharedGroupSummary>,
     pub distinct_hashes: BTreeMap<HashKind, u64>,
     pub min_count: u64,
     pub sources: Vec<SourceSummary>,
@@ -31,6 +34,16 @@ pub struct Summary {
     pub notes: Vec<String>,
     pub durations_ms: Durations,
     pub exit_code: u8,
+}
+
+/// A group of accounts sharing one password (`group` is the report's
+/// `shared_group`), with its first members by name and origin.
+#[derive(Serialize, Debug)]
+pub struct SharedGroupSummary {
+    pub group: u32,
+    pub size: u32,
+    pub privileged: u32,
+    pub accounts: Vec<String>,
 }
 
 #[derive(Serialize, Debug)]

@@ -208,6 +208,7 @@ impl Source for PrefixDir {
             size_bytes: None,
             modified_unix: modified,
             entries: None,
+            words_before_expansion: None,
         }
     }
 }

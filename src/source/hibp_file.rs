@@ -544,6 +544,7 @@ impl Source for SortedFile {
             size_bytes: size,
             modified_unix: modified,
             entries: None,
+            words_before_expansion: None,
         }
     }
 }

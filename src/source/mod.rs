@@ -12,6 +12,7 @@ pub mod hibp_file;
 mod hibp_line;
 pub mod plain_list;
 
+use crate::findings::Reason;
 use crate::hash::HashKind;
 use crate::queryset::Hashes;
 use anyhow::Result;
@@ -55,6 +56,10 @@ pub struct SourceInfo {
     pub size_bytes: Option<u64>,
     pub modified_unix: Option<u64>,
     pub entries: Option<u64>,
+    /// Banned-word lists: the words given, before mutation (`entries` is the
+    /// expansion).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub words_before_expansion: Option<u64>,
 }
 
 /// How a corpus file is to be searched.
@@ -75,6 +80,10 @@ pub trait Source: Send + Sync {
     fn kinds(&self) -> &[HashKind];
     /// Whether prevalence counts come with hits (`--min-count` applies).
     fn counts(&self) -> bool;
+    /// What a hit from this source means for the account.
+    fn reason(&self) -> Reason {
+        Reason::Pwned
+    }
     fn lookup(&self, query: &Lookup<'_>) -> Result<Answer>;
     fn info(&self) -> SourceInfo;
 }

@@ -8,6 +8,7 @@
 //! corpora belong in the sorted Pwned Passwords format.
 
 use super::{file_facts, label, Answer, Lookup, Source, SourceInfo};
+use crate::findings::Reason;
 use crate::hash::{hash_into, HashKind};
 use crate::input::decompress;
 use anyhow::{Context, Result};
@@ -23,6 +24,11 @@ pub struct PlainList {
     name: String,
     path: Option<PathBuf>,
     words: Vec<Vec<u8>>,
+    /// What a hit means: `pwned` for leaked-password lists, `banned` for
+    /// the organisation's own words.
+    reason: Reason,
+    /// For banned words: how many words the list had before expansion.
+    expanded_from: Option<u64>,
 }
 
 const KINDS: [HashKind; 2] = HashKind::ALL;
@@ -34,7 +40,18 @@ impl PlainList {
             name: "builtin".to_string(),
             path: None,
             words: BUILTIN.lines().map(|w| w.as_bytes().to_vec()).collect(),
+            reason: Reason::Pwned,
+            expanded_from: None,
         }
+    }
+
+    /// `--banned FILE`: the organisation's words, expanded with mutations.
+    pub fn banned(path: &Path) -> Result<PlainList> {
+        let mut list = PlainList::from_file(path)?;
+        list.expanded_from = Some(list.words.len() as u64);
+        list.words = crate::policy::banned::expand(&list.words, crate::policy::username::current_year());
+        list.reason = Reason::Banned;
+        Ok(list)
     }
 
     /// A wordlist file, one password per line (LF or CRLF; gzip and zstd
@@ -72,6 +89,8 @@ impl PlainList {
             name: label(path),
             path: Some(path.to_path_buf()),
             words,
+            reason: Reason::Pwned,
+            expanded_from: None,
         })
     }
 
@@ -106,6 +125,10 @@ impl Source for PlainList {
 
     fn counts(&self) -> bool {
         false
+    }
+
+    fn reason(&self) -> Reason {
+        self.reason
     }
 
     fn lookup(&self, query: &Lookup<'_>) -> Result<Answer> {
@@ -150,6 +173,7 @@ impl Source for PlainList {
             size_bytes: size,
             modified_unix: modified,
             entries: Some(self.words.len() as u64),
+            words_before_expansion: self.expanded_from,
         }
     }
 }

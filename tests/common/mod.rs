@@ -115,7 +115,8 @@ impl Run {
         self
     }
 
-    /// The reset list's rows as (account, origin, reasons, max_count, sources, status).
+    /// The reset list's rows: account, origin, reasons, max_count, sources,
+    /// account_status, severity, shared_group, shared_size.
     pub fn rows(&self) -> Vec<Vec<String>> {
         parse_csv(&self.stdout)
     }
@@ -138,7 +139,10 @@ pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
             "reasons",
             "max_count",
             "sources",
-            "account_status"
+            "account_status",
+            "severity",
+            "shared_group",
+            "shared_size"
         ]
     );
     reader
