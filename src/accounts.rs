@@ -124,7 +124,9 @@ mod tests {
             privileged: true,
             plaintext: false,
         };
-        let x = a.push(b"alice", Origin { file: 0, line: 2 }, plain).unwrap();
+        let x = a
+            .push(b"alice", Origin { file: 0, line: 2 }, plain)
+            .unwrap();
         let far = Origin {
             file: 3,
             line: 1 << 40,

@@ -12,13 +12,13 @@
 
 use crate::accounts::{Accounts, Flags, Origin};
 use crate::findings::{Findings, Reason, Severity};
-use crate::policy::{self, PolicyOptions};
 use crate::hash::{self, HashKind, NotUtf8};
 use crate::input::columns::SecretKind;
 use crate::input::{
     self, AccountRow, AccountStatus, InputOptions, RejectCause, RowSink, SkipPolicy,
 };
 use crate::outcome::FailOn;
+use crate::policy::{self, PolicyOptions};
 use crate::progress::Progress;
 use crate::queryset::{Pending, QuerySet};
 use crate::report::summary::{
@@ -235,8 +235,14 @@ fn digest(batch: &Batch, i: usize, ctx: &ReadContext<'_>) -> Digests {
     let secret = batch.secret(i);
     match batch.kinds[i] {
         SecretKind::Plain => Digests {
-            sha1: ctx.kinds.contains(&HashKind::Sha1).then(|| hash::sha1(secret)),
-            ntlm: ctx.kinds.contains(&HashKind::Ntlm).then(|| hash::ntlm(secret)),
+            sha1: ctx
+                .kinds
+                .contains(&HashKind::Sha1)
+                .then(|| hash::sha1(secret)),
+            ntlm: ctx
+                .kinds
+                .contains(&HashKind::Ntlm)
+                .then(|| hash::ntlm(secret)),
             policy: policy::check_plaintext(batch.name(i), secret, ctx.policy),
         },
         SecretKind::Sha1 => Digests {
@@ -267,11 +273,22 @@ impl Gathered {
     }
 
     /// Count a rejected row and describe the first few on stderr.
-    fn reject(&mut self, ctx: &ReadContext<'_>, file: usize, line: u64, cause: RejectCause, detail: &str) {
+    fn reject(
+        &mut self,
+        ctx: &ReadContext<'_>,
+        file: usize,
+        line: u64,
+        cause: RejectCause,
+        detail: &str,
+    ) {
         self.rejected.add(cause.name(), 1);
         self.warned += 1;
         if self.warned <= MAX_REJECT_WARNINGS {
-            let message = format!("{}:{line}: row rejected ({}): {detail}", ctx.inputs[file], cause.name());
+            let message = format!(
+                "{}:{line}: row rejected ({}): {detail}",
+                ctx.inputs[file],
+                cause.name()
+            );
             ctx.bar.suspend(|| ctx.progress.warn(&message));
         }
     }
@@ -294,7 +311,10 @@ impl Gathered {
             if let Some(Err(NotUtf8)) = d.ntlm {
                 let detail = "password is not valid UTF-8, so it has no NTLM hash";
                 if ctx.strict {
-                    bail!("{}:{line}: row rejected (invalid_utf8): {detail} (--strict)", ctx.inputs[batch.file]);
+                    bail!(
+                        "{}:{line}: row rejected (invalid_utf8): {detail} (--strict)",
+                        ctx.inputs[batch.file]
+                    );
                 }
                 self.reject(ctx, batch.file, line, RejectCause::InvalidUtf8, detail);
                 continue;
@@ -305,7 +325,14 @@ impl Gathered {
                 privileged: batch.privileged[i] || ctx.policy.is_admin(name),
                 plaintext: batch.kinds[i] == SecretKind::Plain,
             };
-            let id = self.accounts.push(name, Origin { file: batch.file, line }, flags)?;
+            let id = self.accounts.push(
+                name,
+                Origin {
+                    file: batch.file,
+                    line,
+                },
+                flags,
+            )?;
             if let Some(h) = d.sha1 {
                 self.sha1.push(h, id);
             }
@@ -486,7 +513,11 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
 }
 
 /// Stream every input through a reader thread into batches, hashed here.
-fn read_inputs(opened: Vec<input::Input>, ctx: &ReadContext<'_>, reasons: &[Reason]) -> Result<Gathered> {
+fn read_inputs(
+    opened: Vec<input::Input>,
+    ctx: &ReadContext<'_>,
+    reasons: &[Reason],
+) -> Result<Gathered> {
     let mut gathered = Gathered::new(reasons);
     let (tx, rx) = mpsc::sync_channel::<Result<Batch>>(4);
     let strict = ctx.strict;
@@ -581,7 +612,11 @@ fn ask_sources(
 }
 
 /// Shared-password groups for the summary, with their first members.
-fn shared_summaries(groups: &[policy::shared::Group], accounts: &Accounts, inputs: &[String]) -> Vec<SharedGroupSummary> {
+fn shared_summaries(
+    groups: &[policy::shared::Group],
+    accounts: &Accounts,
+    inputs: &[String],
+) -> Vec<SharedGroupSummary> {
     groups
         .iter()
         .map(|g| SharedGroupSummary {

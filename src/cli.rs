@@ -4,9 +4,9 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use credaudit::audit::{AuditConfig, SourceOptions};
+use credaudit::findings::Reason;
 use credaudit::input::columns::{ColumnRef, SecretKind};
 use credaudit::input::{FormatChoice, InputOptions, SkipRules};
-use credaudit::findings::Reason;
 use credaudit::outcome::FailOn;
 use credaudit::policy::PolicyOptions;
 use credaudit::source::LookupMethod;
@@ -27,7 +27,7 @@ pub enum Command {
     ///
     /// Exit codes: 0 nothing to reset, 1 accounts must be reset, 2 usage or
     /// input error, 3 incomplete (accounts unchecked or rows rejected).
-    Audit(AuditArgs),
+    Audit(Box<AuditArgs>),
     /// Check one password, read from a no-echo prompt or standard input.
     ///
     /// Exit codes: 0 not found, 1 found, 2 error, 3 could not be checked.

@@ -151,7 +151,9 @@ impl Findings {
     pub fn new(enabled: &[Reason]) -> Findings {
         Findings {
             by_account: HashMap::new(),
-            enabled: enabled.iter().fold(Reason::Unchecked.bit(), |b, r| b | r.bit()),
+            enabled: enabled
+                .iter()
+                .fold(Reason::Unchecked.bit(), |b, r| b | r.bit()),
         }
     }
 
@@ -256,7 +258,11 @@ mod tests {
         assert_eq!(f.count(Reason::Pwned), 0, "pwned not enabled");
         let sorted = f.sorted();
         assert_eq!(sorted[0].1.severity(), Some(Severity::Low));
-        assert_eq!(sorted[1].1.severity(), Some(Severity::Medium), "privileged-shared disabled");
+        assert_eq!(
+            sorted[1].1.severity(),
+            Some(Severity::Medium),
+            "privileged-shared disabled"
+        );
         assert_eq!(sorted[1].1.shared, Some((0, 2)));
         assert_eq!(f.count_at_least(Severity::Medium), 1);
         assert_eq!(f.count_at_least(Severity::Low), 2);

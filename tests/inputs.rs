@@ -38,7 +38,11 @@ fn plain_csv_flags_exactly_the_leaked_passwords() {
             ("alice@example.com", "pwned", "9659365"),
             ("carol@example.com", "pwned;short", "37359195"),
             ("grace@example.com", "pwned;short", "1034827"),
-            ("'=HYPERLINK(\"http://x\")@example.com", "pwned;short", "10556095"),
+            (
+                "'=HYPERLINK(\"http://x\")@example.com",
+                "pwned;short",
+                "10556095"
+            ),
             ("ivan@example.com", "pwned", "1"),
         ]
     );
@@ -193,8 +197,15 @@ fn secretsdump_defaults_skip_history_and_machines_but_check_disabled() {
         ]
     );
     let statuses: Vec<String> = run.rows().iter().map(|r| r[5].clone()).collect();
-    assert_eq!(statuses, ["enabled", "disabled", "enabled", "disabled", "enabled"]);
-    assert_eq!(run.rows()[1][2], "empty", "Guest has the empty password's NT hash");
+    assert_eq!(
+        statuses,
+        ["enabled", "disabled", "enabled", "disabled", "enabled"]
+    );
+    assert_eq!(
+        run.rows()[1][2],
+        "empty",
+        "Guest has the empty password's NT hash"
+    );
     let s: serde_json::Value = serde_json::from_str(&wd.read("s.json")).unwrap();
     assert_eq!(s["rows_skipped"]["history"], 2);
     assert_eq!(s["rows_skipped"]["machine_account"], 2);

@@ -197,7 +197,9 @@ impl CsvRows {
                 kind: self.kind,
                 line,
                 status: AccountStatus::Unknown,
-                privileged: self.admin.is_some_and(|i| crate::policy::truthy(&record[i])),
+                privileged: self
+                    .admin
+                    .is_some_and(|i| crate::policy::truthy(&record[i])),
             })?;
         }
     }

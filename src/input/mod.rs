@@ -162,7 +162,7 @@ pub struct Input {
 }
 
 enum Body {
-    Csv(csv_rows::CsvRows),
+    Csv(Box<csv_rows::CsvRows>),
     Colon(colon::ColonRows),
 }
 
@@ -226,7 +226,7 @@ pub fn open(path: &Path, options: &InputOptions) -> Result<Input> {
             });
             let rows = csv_rows::CsvRows::new(reader, delimiter, options, &display, compression)?;
             let kind = rows.kind();
-            (Body::Csv(rows), kind)
+            (Body::Csv(Box::new(rows)), kind)
         }
     };
     Ok(Input {

@@ -22,7 +22,16 @@ pub fn expand(words: &[Vec<u8>], this_year: u32) -> Vec<Vec<u8>> {
             for suffix in &suffixes {
                 let mut candidate = base.clone();
                 candidate.extend_from_slice(suffix.as_bytes());
-                for symbol in [None, Some(b'!'), Some(b'@'), Some(b'#'), Some(b'$'), Some(b'?'), Some(b'*'), Some(b'.')] {
+                for symbol in [
+                    None,
+                    Some(b'!'),
+                    Some(b'@'),
+                    Some(b'#'),
+                    Some(b'$'),
+                    Some(b'?'),
+                    Some(b'*'),
+                    Some(b'.'),
+                ] {
                     let mut c = candidate.clone();
                     c.extend(symbol);
                     out.push(c);
@@ -72,7 +81,11 @@ fn bases(word: &[u8]) -> Vec<Vec<u8>> {
     };
     let mut out: Vec<Vec<u8>> = Vec::new();
     for case in cases {
-        for form in [case.clone(), case.chars().map(leet1).collect(), case.chars().map(leet2).collect()] {
+        for form in [
+            case.clone(),
+            case.chars().map(leet1).collect(),
+            case.chars().map(leet2).collect(),
+        ] {
             let bytes = form.into_bytes();
             if !bytes.is_empty() && !out.contains(&bytes) {
                 out.push(bytes);
@@ -89,8 +102,19 @@ mod tests {
     #[test]
     fn expands_the_usual_mutations() {
         let all = expand(&[b"Summer".to_vec()], 2026);
-        for expected in ["Summer2026!", "summer", "SUMMER1", "$umm3r", "5umm3r99", "Summer123", "summer2027."] {
-            assert!(all.binary_search(&expected.as_bytes().to_vec()).is_ok(), "{expected}");
+        for expected in [
+            "Summer2026!",
+            "summer",
+            "SUMMER1",
+            "$umm3r",
+            "5umm3r99",
+            "Summer123",
+            "summer2027.",
+        ] {
+            assert!(
+                all.binary_search(&expected.as_bytes().to_vec()).is_ok(),
+                "{expected}"
+            );
         }
         assert!(all.binary_search(&b"Summer2028".to_vec()).is_err());
         assert!(all.len() > 10_000 && all.len() < 40_000, "{}", all.len());

@@ -101,11 +101,12 @@ pub fn check_hashes(
             }
         }
     }
-    let groups = if findings.is_enabled(Reason::Shared) || findings.is_enabled(Reason::PrivilegedShared) {
-        shared::groups(querysets, accounts, options.min_shared)
-    } else {
-        Vec::new()
-    };
+    let groups =
+        if findings.is_enabled(Reason::Shared) || findings.is_enabled(Reason::PrivilegedShared) {
+            shared::groups(querysets, accounts, options.min_shared)
+        } else {
+            Vec::new()
+        };
     for g in &groups {
         let mix = g.mixes_privileged();
         for &a in &g.members {

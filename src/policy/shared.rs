@@ -37,7 +37,11 @@ pub fn groups(querysets: &[QuerySet], accounts: &Accounts, min_size: usize) -> V
     let mut taken = vec![false; accounts.len()];
     let mut groups: Vec<Group> = Vec::new();
     for members in candidates {
-        let fresh: Vec<AccountId> = members.iter().copied().filter(|&a| !taken[a as usize]).collect();
+        let fresh: Vec<AccountId> = members
+            .iter()
+            .copied()
+            .filter(|&a| !taken[a as usize])
+            .collect();
         if fresh.len() < min_size {
             continue;
         }
@@ -78,7 +82,16 @@ mod tests {
                 privileged: admin,
                 plaintext: true,
             };
-            accounts.push(format!("u{i}").as_bytes(), Origin { file: 0, line: i as u64 }, flags).unwrap();
+            accounts
+                .push(
+                    format!("u{i}").as_bytes(),
+                    Origin {
+                        file: 0,
+                        line: i as u64,
+                    },
+                    flags,
+                )
+                .unwrap();
         }
         // Accounts 0, 1, 3 share a password; 2 is alone. Both kinds agree.
         let mut sha = Pending::<20>::default();

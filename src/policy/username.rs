@@ -39,7 +39,11 @@ pub fn bases(name: &[u8]) -> Vec<Vec<u8>> {
             .filter(|b| !matches!(b, b'.' | b'_' | b'-'))
             .collect();
         for form in [base, joined] {
-            let reversed: Vec<u8> = String::from_utf8_lossy(&form).chars().rev().collect::<String>().into_bytes();
+            let reversed: Vec<u8> = String::from_utf8_lossy(&form)
+                .chars()
+                .rev()
+                .collect::<String>()
+                .into_bytes();
             for f in [form, reversed] {
                 if f.len() >= MIN_BASE && !out.contains(&f) {
                     out.push(f);
@@ -87,7 +91,11 @@ pub fn current_year() -> u32 {
     let mut year = 1970;
     let mut left = days;
     loop {
-        let len = if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 { 366 } else { 365 };
+        let len = if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 {
+            366
+        } else {
+            365
+        };
         if left < len {
             return year as u32;
         }
@@ -162,7 +170,11 @@ mod tests {
     #[test]
     fn hashed_variants() {
         let c = Candidates::new(2026);
-        assert!(c.matches_hash(b"CONTOSO\\jdoe", HashKind::Ntlm, &ntlm(b"Jdoe2025!").unwrap()));
+        assert!(c.matches_hash(
+            b"CONTOSO\\jdoe",
+            HashKind::Ntlm,
+            &ntlm(b"Jdoe2025!").unwrap()
+        ));
         assert!(c.matches_hash(b"alice@example.com", HashKind::Sha1, &sha1(b"ALICE")));
         assert!(c.matches_hash(b"alice", HashKind::Sha1, &sha1(b"ecila123")));
         assert!(!c.matches_hash(b"alice", HashKind::Sha1, &sha1(b"alice1999")));

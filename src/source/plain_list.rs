@@ -49,7 +49,8 @@ impl PlainList {
     pub fn banned(path: &Path) -> Result<PlainList> {
         let mut list = PlainList::from_file(path)?;
         list.expanded_from = Some(list.words.len() as u64);
-        list.words = crate::policy::banned::expand(&list.words, crate::policy::username::current_year());
+        list.words =
+            crate::policy::banned::expand(&list.words, crate::policy::username::current_year());
         list.reason = Reason::Banned;
         Ok(list)
     }
@@ -162,10 +163,10 @@ impl Source for PlainList {
             None => (Some(BUILTIN.len() as u64), None),
         };
         SourceInfo {
-            kind: if self.path.is_some() {
-                "wordlist"
-            } else {
-                "builtin"
+            kind: match (&self.path, self.reason) {
+                (None, _) => "builtin",
+                (Some(_), Reason::Banned) => "banned-words",
+                (Some(_), _) => "wordlist",
             },
             name: self.name.clone(),
             path: self.path.clone(),

@@ -1,0 +1,288 @@
+//! Policy findings with known answers: empty, short, username, shared,
+//! privileged-shared, banned; severities, --only/--exclude and --fail-on.
+mod common;
+use common::*;
+use credaudit::hash::{encode_hex, ntlm, sha1};
+
+fn nt(pw: &str) -> String {
+    encode_hex(&ntlm(pw.as_bytes()).unwrap())
+}
+
+/// (account, reasons, severity) of every reported row.
+fn verdicts(run: &Run) -> Vec<(String, String, String)> {
+    run.rows()
+        .into_iter()
+        .map(|r| (r[0].clone(), r[2].clone(), r[6].clone()))
+        .collect()
+}
+
+fn v(account: &str, reasons: &str, severity: &str) -> (String, String, String) {
+    (account.into(), reasons.into(), severity.into())
+}
+
+#[test]
+fn empty_passwords_as_plaintext_and_as_hashes() {
+    let wd = Workdir::new();
+    wd.write(
+        "plain.csv",
+        "email,password\nnone@x.com,\nsome@x.com,Vq8#long-enough-phrase\n",
+    );
+    wd.write(
+        "sha.csv",
+        "email,sha1\nnone@x.com,DA39A3EE5E6B4B0D3255BFEF95601890AFD80709\nsome@x.com,5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD9\n",
+    );
+    wd.write(
+        "nt.txt",
+        "guest:31d6cfe0d16ae931b73c59d7e0c089c0\nother:0123456789abcdef0123456789abcdef\n",
+    );
+    for file in ["plain.csv", "sha.csv", "nt.txt"] {
+        let run = wd.cmd(&["audit", file, "--exclude", "pwned"]).run().code(1);
+        let first = verdicts(&run)[0].clone();
+        assert_eq!(first.1, "empty", "{file}");
+        assert_eq!(first.2, "critical", "{file}");
+        assert_eq!(run.rows().len(), 1, "{file}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn short_follows_min_length_in_characters() {
+    let wd = Workdir::new();
+    wd.write(
+        "u.csv",
+        "email,password\na@x.com,Xq9!kfz\nb@x.com,Xq9!kfzP\nc@x.com,Zz8#ümlautPass1\nd@x.com,ääääääää\n",
+    );
+    let run = wd.cmd(&["audit", "u.csv"]).run().code(1);
+    assert_eq!(verdicts(&run), [v("a@x.com", "short", "low")]);
+    let run = wd
+        .cmd(&["audit", "u.csv", "--min-length", "15"])
+        .run()
+        .code(1);
+    // "Zz8#ümlautPass1" is 15 characters (16 bytes); "ääääääää" 8 characters.
+    assert_eq!(run.accounts(), ["a@x.com", "b@x.com", "d@x.com"]);
+    wd.cmd(&["audit", "u.csv", "--min-length", "0"])
+        .run()
+        .code(0);
+}
+
+#[test]
+fn username_variants_in_plaintext_and_hashes() {
+    let wd = Workdir::new();
+    wd.write(
+        "u.csv",
+        "email,password\n\
+         alice@example.com,Alice2026!\n\
+         john.smith@example.com,johnsmith1\n\
+         bob@example.com,bob-is-not-this-password\n\
+         carol@example.com,lorac123\n",
+    );
+    let run = wd.cmd(&["audit", "u.csv"]).run().code(1);
+    assert_eq!(
+        verdicts(&run),
+        [
+            v("alice@example.com", "username", "high"),
+            v("john.smith@example.com", "username", "high"),
+            v("carol@example.com", "username", "high"),
+        ]
+    );
+    wd.write(
+        "dump.txt",
+        format!(
+            "CONTOSO\\jdoe:{}\nCONTOSO\\asmith:{}\nCONTOSO\\mlee:{}\n",
+            nt("Jdoe2025!"),
+            nt("ASMITH"),
+            nt("Mlee-but-not-quite")
+        ),
+    );
+    let run = wd.cmd(&["audit", "dump.txt"]).run().code(1);
+    assert_eq!(run.accounts(), ["CONTOSO\\jdoe", "CONTOSO\\asmith"]);
+    assert!(run.rows().iter().all(|r| r[2] == "username"));
+}
+
+#[test]
+fn shared_groups_in_report_and_summary() {
+    let wd = Workdir::new();
+    wd.write(
+        "u.csv",
+        "email,password\n\
+         a@x.com,Tr0ub4dor&3-shared\n\
+         b@x.com,unique-Passphrase-1\n\
+         c@x.com,Tr0ub4dor&3-shared\n\
+         d@x.com,Another-Shared-9!\n\
+         e@x.com,Tr0ub4dor&3-shared\n\
+         f@x.com,Another-Shared-9!\n",
+    );
+    let run = wd
+        .cmd(&["audit", "u.csv", "--summary", "s.json"])
+        .run()
+        .code(1);
+    let groups: Vec<(String, String, String)> = run
+        .rows()
+        .into_iter()
+        .map(|r| (r[0].clone(), r[7].clone(), r[8].clone()))
+        .collect();
+    let g = |a: &str, id: &str, n: &str| (a.to_string(), id.to_string(), n.to_string());
+    assert_eq!(
+        groups,
+        [
+            g("a@x.com", "1", "3"),
+            g("c@x.com", "1", "3"),
+            g("d@x.com", "2", "2"),
+            g("e@x.com", "1", "3"),
+            g("f@x.com", "2", "2")
+        ]
+    );
+    assert!(run
+        .rows()
+        .iter()
+        .all(|r| r[2] == "shared" && r[6] == "medium"));
+    let s: serde_json::Value = serde_json::from_str(&wd.read("s.json")).unwrap();
+    assert_eq!(s["shared_groups"][0]["size"], 3);
+    assert_eq!(s["shared_groups"][0]["accounts"][1], "c@x.com (u.csv:4)");
+    assert_eq!(s["accounts_flagged"]["shared"], 5);
+    let run = wd
+        .cmd(&["audit", "u.csv", "--min-shared", "3"])
+        .run()
+        .code(1);
+    assert_eq!(run.accounts(), ["a@x.com", "c@x.com", "e@x.com"]);
+}
+
+#[test]
+fn privileged_accounts_sharing_with_ordinary_ones_are_critical() {
+    let wd = Workdir::new();
+    wd.write(
+        "u.csv",
+        "email,password,is_admin\n\
+         root@x.com,Same-Long-Secret-7,yes\n\
+         user@x.com,Same-Long-Secret-7,no\n\
+         ops1@x.com,Ops-Long-Secret-8,true\n\
+         ops2@x.com,Ops-Long-Secret-8,1\n",
+    );
+    let run = wd
+        .cmd(&["audit", "u.csv", "--admin-col", "is_admin"])
+        .run()
+        .code(1);
+    assert_eq!(
+        verdicts(&run),
+        [
+            v("root@x.com", "privileged-shared;shared", "critical"),
+            v("user@x.com", "shared", "medium"),
+            v("ops1@x.com", "shared", "medium"),
+            v("ops2@x.com", "shared", "medium"),
+        ]
+    );
+    let pw = nt("Sh4red-Domain-Secret");
+    wd.write(
+        "dump.txt",
+        format!("CONTOSO\\Administrator:{pw}\nCONTOSO\\jdoe:{pw}\n"),
+    );
+    wd.write("admins.txt", "administrator\r\n");
+    let run = wd
+        .cmd(&["audit", "dump.txt", "--admins", "admins.txt"])
+        .run()
+        .code(1);
+    assert_eq!(run.rows()[0][2], "privileged-shared;shared");
+    assert_eq!(run.rows()[1][2], "shared");
+}
+
+#[test]
+fn banned_words_with_mutations() {
+    let wd = Workdir::new();
+    wd.write("banned.txt", "Contoso\nsummer\n");
+    wd.write(
+        "u.csv",
+        "email,password\n\
+         a@x.com,C0nt0$0!\n\
+         b@x.com,Summer2026!\n\
+         c@x.com,CONTOSO1\n\
+         d@x.com,contoso-is-great\n\
+         e@x.com,5umm3r99\n",
+    );
+    let run = wd
+        .cmd(&[
+            "audit",
+            "u.csv",
+            "--banned",
+            "banned.txt",
+            "--exclude",
+            "pwned",
+            "--summary",
+            "s.json",
+        ])
+        .run()
+        .code(1);
+    assert_eq!(run.accounts(), ["a@x.com", "b@x.com", "c@x.com", "e@x.com"]);
+    assert!(run
+        .rows()
+        .iter()
+        .all(|r| r[2] == "banned" && r[4] == "banned.txt" && r[6] == "high"));
+    let s: serde_json::Value = serde_json::from_str(&wd.read("s.json")).unwrap();
+    let src = &s["sources"][1];
+    assert_eq!(src["kind"], "banned-words");
+    assert_eq!(src["words_before_expansion"], 2);
+    assert!(src["entries"].as_u64().unwrap() > 20_000);
+    assert!(s["notes"][1]
+        .as_str()
+        .unwrap()
+        .starts_with("banned words banned.txt: 2 words expanded to"));
+    // Banned words also catch NTLM hashes.
+    wd.write("dump.txt", format!("jdoe:{}\n", nt("Contoso2024")));
+    let run = wd
+        .cmd(&["audit", "dump.txt", "--banned", "banned.txt"])
+        .run()
+        .code(1);
+    assert_eq!(run.rows()[0][2], "banned");
+}
+
+#[test]
+fn only_exclude_and_fail_on_severity() {
+    let wd = Workdir::new();
+    wd.write(
+        "u.csv",
+        "email,password\na@x.com,Xq9!kfz\nb@x.com,password\n",
+    );
+    let run = wd.cmd(&["audit", "u.csv"]).run().code(1);
+    assert_eq!(
+        verdicts(&run),
+        [v("a@x.com", "short", "low"), v("b@x.com", "pwned", "high")]
+    );
+    let run = wd.cmd(&["audit", "u.csv", "--only", "short"]).run().code(1);
+    assert_eq!(run.accounts(), ["a@x.com"]);
+    let run = wd
+        .cmd(&["audit", "u.csv", "--exclude", "pwned,short"])
+        .run()
+        .code(0);
+    assert!(run.accounts().is_empty());
+    wd.write("short.csv", "email,password\na@x.com,Xq9!kfz\n");
+    wd.cmd(&["audit", "short.csv", "--fail-on", "high"])
+        .run()
+        .code(0);
+    wd.cmd(&["audit", "short.csv", "--fail-on", "low"])
+        .run()
+        .code(1);
+    wd.cmd(&["audit", "short.csv", "--fail-on", "short"])
+        .run()
+        .code(1);
+    wd.cmd(&["audit", "short.csv", "--only", "nonsense"])
+        .run()
+        .code(2);
+}
+
+#[test]
+fn policy_findings_never_echo_the_password() {
+    let wd = Workdir::new();
+    let secret = "Canary-Shared-Pw-4417";
+    wd.write(
+        "u.csv",
+        format!("email,password\na@x.com,{secret}\nb@x.com,{secret}\n"),
+    );
+    let run = wd
+        .cmd(&["audit", "u.csv", "--summary", "s.json", "-o", "r.csv"])
+        .run()
+        .code(1);
+    let sha = encode_hex(&sha1(secret.as_bytes()));
+    for text in [run.stdout, run.stderr, wd.read("s.json"), wd.read("r.csv")] {
+        assert!(
+            !text.contains(secret) && !text.contains(&sha) && !text.contains(&sha.to_lowercase())
+        );
+    }
+}
