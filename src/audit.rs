@@ -51,6 +51,8 @@ pub struct SourceOptions {
     pub banned: Vec<PathBuf>,
     pub method: LookupMethod,
     pub min_count: u64,
+    /// `--api`: the Pwned Passwords range API.
+    pub api: Option<source::range_api::ApiOptions>,
 }
 
 /// A validated audit configuration.
@@ -77,6 +79,9 @@ pub fn open_sources(options: &SourceOptions) -> Result<(Vec<Box<dyn Source>>, bo
     }
     for path in &options.wordlists {
         sources.push(Box::new(source::plain_list::PlainList::from_file(path)?));
+    }
+    if let Some(api) = &options.api {
+        sources.push(Box::new(source::range_api::RangeApi::new(api.clone())?));
     }
     let builtin_only = sources.is_empty();
     if builtin_only {
@@ -600,6 +605,7 @@ fn ask_sources(
                 hits_below_min_count: below,
                 unchecked: answer.unchecked.len() as u64,
                 lines_read: answer.lines_read,
+                requests: answer.requests,
                 duration_ms: t.elapsed().as_millis() as u64,
             });
         }

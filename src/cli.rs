@@ -32,6 +32,14 @@ pub enum Command {
     ///
     /// Exit codes: 0 not found, 1 found, 2 error, 3 could not be checked.
     Check(CheckArgs),
+    /// Mirror the Pwned Passwords range API into a directory of per-prefix
+    /// files (00000.txt..FFFFF.txt) that `--corpus DIR` reads. Resumable:
+    /// a rerun fetches only what is missing (and, with --refresh, what
+    /// changed).
+    ///
+    /// Exit codes: 0 the range is complete, 2 error, 3 prefixes missing or
+    /// unparseable (named on stderr; run again to fetch them).
+    Download(DownloadArgs),
 }
 
 #[derive(Args, Debug)]
@@ -55,6 +63,139 @@ pub struct SourceArgs {
     /// merge pass (validates every line), or chosen by query count.
     #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
     pub lookup: MethodArg,
+    /// Also check against the Pwned Passwords range API, at URL or else
+    /// $CREDAUDIT_API_URL or https://api.pwnedpasswords.com. Only the first
+    /// 5 hex characters of each hash are sent. Give it after the inputs, or
+    /// as --api=URL.
+    #[arg(long, value_name = "URL", num_args = 0..=1, value_parser = parse_url, help_heading = "Range API")]
+    pub api: Option<Option<String>>,
+    #[command(flatten)]
+    pub http: HttpArgs,
+    /// Do not ask the range API to pad its responses with count-0 lines.
+    #[arg(long, help_heading = "Range API")]
+    pub no_padding: bool,
+    /// Range API response cache [default: $XDG_CACHE_HOME/credaudit, else
+    /// ~/.cache/credaudit].
+    #[arg(long, value_name = "DIR", help_heading = "Range API")]
+    pub cache_dir: Option<PathBuf>,
+    /// Seconds a cached response is used without asking the server; older
+    /// ones are revalidated (ETag, 304).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 86400,
+        help_heading = "Range API"
+    )]
+    pub max_age: u64,
+    /// Neither read nor write the range API cache.
+    #[arg(long, conflicts_with = "cache_dir", help_heading = "Range API")]
+    pub no_cache: bool,
+}
+
+/// How range API requests are made (`--api` and `download`).
+#[derive(Args, Debug)]
+pub struct HttpArgs {
+    /// Range API requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024), help_heading = "Range API")]
+    pub concurrency: u32,
+    /// Connect and request timeout, in seconds.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs, help_heading = "Range API")]
+    pub timeout: std::time::Duration,
+    /// Retries of a failed request (connection error, timeout, 5xx, 429,
+    /// malformed body), with exponential backoff.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 4,
+        help_heading = "Range API"
+    )]
+    pub retries: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct DownloadArgs {
+    /// Mirror directory: one XXXXX.txt file per prefix (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Mirror the NTLM corpus instead of SHA-1.
+    #[arg(long)]
+    pub ntlm: bool,
+    /// Server [default: $CREDAUDIT_API_URL, else https://api.pwnedpasswords.com].
+    #[arg(long, value_name = "URL", value_parser = parse_url)]
+    pub api: Option<String>,
+    /// Only these prefixes: FIRST-LAST (e.g. 00000-0FFFF) or one prefix.
+    #[arg(long, value_name = "RANGE", default_value = "00000-FFFFF", value_parser = credaudit::download::parse_prefix_range)]
+    pub prefixes: (u32, u32),
+    /// Only check the mirror (every prefix present and parseable); fetch nothing.
+    #[arg(long)]
+    pub verify: bool,
+    /// Revalidate prefixes already present (If-None-Match with their ETag)
+    /// and replace those that changed.
+    #[arg(long, conflicts_with = "verify")]
+    pub refresh: bool,
+    /// Also write the range as one sorted HASH:COUNT file (for --corpus FILE).
+    #[arg(long, value_name = "FILE")]
+    pub sorted_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub http: HttpArgs,
+    /// No progress and no summary on stderr; errors only.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// An http:// or https:// URL. Checked here so that `--api users.csv` (an
+/// input taken for the optional URL) is a clear usage error.
+fn parse_url(s: &str) -> Result<String, String> {
+    if s.starts_with("http://") || s.starts_with("https://") {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not an http:// or https:// URL (give --api after the inputs, or as --api=URL)"
+        ))
+    }
+}
+
+/// Seconds, fractions allowed, more than zero.
+fn parse_secs(s: &str) -> Result<std::time::Duration, String> {
+    match s.parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs <= 86400.0 => Ok(std::time::Duration::from_secs_f64(secs)),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds between 0 and 86400"
+        )),
+    }
+}
+
+impl HttpArgs {
+    fn options(&self, url: String) -> credaudit::range_client::ClientOptions {
+        credaudit::range_client::ClientOptions {
+            url,
+            concurrency: self.concurrency as usize,
+            timeout: self.timeout,
+            retries: self.retries,
+        }
+    }
+}
+
+impl DownloadArgs {
+    pub fn into_config(self) -> credaudit::download::DownloadConfig {
+        credaudit::download::DownloadConfig {
+            client: self.http.options(
+                self.api
+                    .unwrap_or_else(credaudit::range_client::url_from_env),
+            ),
+            out: self.out,
+            kind: if self.ntlm {
+                credaudit::hash::HashKind::Ntlm
+            } else {
+                credaudit::hash::HashKind::Sha1
+            },
+            prefixes: self.prefixes,
+            verify_only: self.verify,
+            refresh: self.refresh,
+            sorted_file: self.sorted_file,
+            quiet: self.quiet,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -185,6 +326,22 @@ impl SourceArgs {
                 MethodArg::Merge => LookupMethod::Merge,
             },
             min_count: self.min_count,
+            api: self
+                .api
+                .map(|url| credaudit::source::range_api::ApiOptions {
+                    client: self
+                        .http
+                        .options(url.unwrap_or_else(credaudit::range_client::url_from_env)),
+                    padding: !self.no_padding,
+                    cache: self
+                        .cache_dir
+                        .or_else(credaudit::source::range_api::default_cache_dir)
+                        .filter(|_| !self.no_cache)
+                        .map(|dir| credaudit::source::range_api::CacheOptions {
+                            dir,
+                            max_age: std::time::Duration::from_secs(self.max_age),
+                        }),
+                }),
         }
     }
 }

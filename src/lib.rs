@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod check;
+pub mod download;
 pub mod findings;
 pub mod hash;
 pub mod input;
@@ -16,5 +17,6 @@ pub mod outcome;
 pub mod policy;
 pub mod progress;
 pub mod queryset;
+pub mod range_client;
 pub mod report;
 pub mod source;

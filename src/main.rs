@@ -39,6 +39,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let mut out = stdout.lock();
             credaudit::check::run(&args.sources.into_options(), &password, &mut out)
         }
+        Command::Download(args) => credaudit::download::run(&args.into_config()),
     }
 }
 

@@ -7,7 +7,7 @@ use crate::hash::HashKind;
 use crate::input::columns::SecretKind;
 use crate::input::decompress::Compression;
 use crate::input::Format;
-use crate::source::SourceInfo;
+use crate::source::{RequestStats, SourceInfo};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -86,6 +86,9 @@ pub struct LookupSummary {
     pub hits_below_min_count: u64,
     pub unchecked: u64,
     pub lines_read: Option<u64>,
+    /// Requests, retries, cache hits: for sources that ask a server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<RequestStats>,
     pub duration_ms: u64,
 }
 

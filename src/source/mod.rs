@@ -9,8 +9,9 @@
 
 pub mod hibp_dir;
 pub mod hibp_file;
-mod hibp_line;
+pub(crate) mod hibp_line;
 pub mod plain_list;
+pub mod range_api;
 
 use crate::findings::Reason;
 use crate::hash::HashKind;
@@ -44,6 +45,24 @@ pub struct Answer {
     pub method: &'static str,
     /// Something the user should know, e.g. missing prefix files.
     pub warning: Option<String>,
+    /// What a source that asks a server did to answer.
+    pub requests: Option<RequestStats>,
+}
+
+/// Request counters of a source that asks a server (the range API).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RequestStats {
+    /// Distinct 5-hex prefixes the hashes fell into.
+    pub prefixes: u64,
+    /// HTTP requests made, retries included.
+    pub requests: u64,
+    pub retries: u64,
+    /// Prefixes answered from the cache without a request.
+    pub cache_hits: u64,
+    /// Revalidations the server answered with 304.
+    pub not_modified: u64,
+    /// Prefixes still failing after their retries (their hashes are unchecked).
+    pub failed_prefixes: u64,
 }
 
 /// What the summary says about a source.
