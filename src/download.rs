@@ -30,6 +30,8 @@ use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver};
 use std::time::{Duration, Instant};
 
 /// The mirror's index of ETags, and of which hash kind it holds.
@@ -152,6 +154,34 @@ impl Index {
     }
 }
 
+/// Write prefix files as they arrive, each atomically, keeping their ETags
+/// in the index (saved every [`INDEX_SAVE_EVERY`]); returns how many were
+/// written. Stops at the first failure to write (a full disk, a read-only
+/// directory): that is an error, not a gap to retry.
+fn write_prefixes(
+    dir: &Path,
+    index: &mut Index,
+    files: Receiver<(u32, Range, Option<String>)>,
+) -> Result<u64> {
+    let mut written = 0;
+    let mut last_save = Instant::now();
+    for (prefix, range, etag) in files {
+        let path = prefix_path(dir, prefix);
+        replace_file(&path, |w| w.write_all(range.text()))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        written += 1;
+        match etag {
+            Some(etag) => index.etags.insert(prefix, etag),
+            None => index.etags.remove(&prefix),
+        };
+        if last_save.elapsed() >= INDEX_SAVE_EVERY {
+            last_save = Instant::now();
+            index.save()?;
+        }
+    }
+    Ok(written)
+}
+
 /// Run `credaudit download`; returns the exit code (0 complete, 3 not).
 pub fn run(cfg: &DownloadConfig) -> Result<u8> {
     let started = Instant::now();
@@ -216,7 +246,7 @@ pub fn run(cfg: &DownloadConfig) -> Result<u8> {
         })
         .collect();
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -225,64 +255,57 @@ pub fn run(cfg: &DownloadConfig) -> Result<u8> {
     let bar = progress.bar(todo.len() as u64, "downloading");
     bar.set_style(prefix_style());
     let fetch_started = Instant::now();
-    let mut last_save = Instant::now();
     let mut shown = Instant::now();
-    let mut written = 0u64;
     let mut not_modified = 0u64;
     let mut failed: Vec<(u32, String)> = Vec::new();
-    let mut write_error = None;
-    runtime.block_on(
-        futures_util::stream::iter(&todo)
-            .map(|(prefix, validators)| {
-                let client = &client;
-                async move {
-                    let r = client
-                        .fetch(*prefix, cfg.kind, false, validators.as_ref())
-                        .await;
-                    (*prefix, r)
-                }
-            })
-            .buffer_unordered(cfg.client.concurrency.max(1))
-            .for_each(|(prefix, fetched)| {
-                match fetched {
-                    Ok(Fetched::Fresh { range, validators }) => {
-                        let path = prefix_path(dir, prefix);
-                        match replace_file(&path, |w| w.write_all(range.text())) {
-                            Ok(()) => {
-                                written += 1;
-                                match validators.etag {
-                                    Some(etag) => index.etags.insert(prefix, etag),
-                                    None => index.etags.remove(&prefix),
-                                };
-                            }
-                            Err(e) => {
-                                write_error
-                                    .get_or_insert(format!("cannot write {}: {e}", path.display()));
-                                failed.push((prefix, "could not be written".into()));
+    // Files are written on their own thread: creating a million files is
+    // slow on some filesystems and must not stall the requests in flight.
+    let (files, to_write) = sync_channel::<(u32, Range, Option<String>)>(1024);
+    let stopped = AtomicBool::new(false);
+    let written = std::thread::scope(|scope| {
+        let index = &mut index;
+        let writer = scope.spawn(move || write_prefixes(dir, index, to_write));
+        let files = files;
+        runtime.block_on(
+            futures_util::stream::iter(&todo)
+                .map(|(prefix, validators)| {
+                    let (client, stopped) = (&client, &stopped);
+                    async move {
+                        if stopped.load(Ordering::Relaxed) {
+                            return (*prefix, Err("not fetched: writing failed".into()));
+                        }
+                        let r = client
+                            .fetch(*prefix, cfg.kind, false, validators.as_ref())
+                            .await;
+                        (*prefix, r)
+                    }
+                })
+                .buffer_unordered(cfg.client.concurrency.max(1))
+                .for_each(|(prefix, fetched)| {
+                    match fetched {
+                        Ok(Fetched::Fresh { range, validators }) => {
+                            // Fails only if the writer stopped on an error
+                            // (reported below): then fetch no more.
+                            if files.send((prefix, range, validators.etag)).is_err() {
+                                stopped.store(true, Ordering::Relaxed);
                             }
                         }
+                        Ok(Fetched::NotModified) => not_modified += 1,
+                        Err(reason) => failed.push((prefix, reason)),
                     }
-                    Ok(Fetched::NotModified) => not_modified += 1,
-                    Err(reason) => failed.push((prefix, reason)),
-                }
-                bar.inc(1);
-                if shown.elapsed() >= Duration::from_millis(200) {
-                    shown = Instant::now();
-                    bar.set_message(fetch_message(&client.stats, fetch_started));
-                }
-                if last_save.elapsed() >= INDEX_SAVE_EVERY {
-                    last_save = Instant::now();
-                    if let Err(e) = index.save() {
-                        write_error.get_or_insert(format!("{e:#}"));
+                    bar.inc(1);
+                    if shown.elapsed() >= Duration::from_millis(200) {
+                        shown = Instant::now();
+                        bar.set_message(fetch_message(&client.stats, fetch_started));
                     }
-                }
-                std::future::ready(())
-            }),
-    );
+                    std::future::ready(())
+                }),
+        );
+        drop(files);
+        writer.join().expect("the writer does not panic")
+    });
     bar.finish_and_clear();
-    if let Some(e) = write_error {
-        bail!("{e}");
-    }
+    let written = written?;
     index.save()?;
 
     failed.sort();

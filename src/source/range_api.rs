@@ -28,6 +28,7 @@ use std::io::Write;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -107,6 +108,7 @@ impl RangeApi {
         prefix: u32,
         kind: HashKind,
         cache_hits: &AtomicU64,
+        writes: &SyncSender<(PathBuf, Vec<u8>)>,
     ) -> Result<Range, String> {
         let cached = self.cache.as_ref().and_then(|c| c.load(prefix, kind));
         if let Some(entry) = &cached {
@@ -125,7 +127,8 @@ impl RangeApi {
             (Fetched::NotModified, None) => unreachable!("304 only answers validators sent"),
         };
         if let Some(cache) = &self.cache {
-            cache.store(prefix, kind, &range, &validators);
+            // Fails only if the writer is gone, which the lookup reports.
+            let _ = writes.send(cache.entry_file(prefix, kind, &range, &validators));
         }
         Ok(range)
     }
@@ -195,7 +198,7 @@ impl Source for RangeApi {
         if let Some(cache) = &self.cache {
             cache.prepare(query.kind);
         }
-        let runtime = tokio::runtime::Builder::new_multi_thread()
+        let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("cannot start the async runtime")?;
@@ -204,34 +207,45 @@ impl Source for RangeApi {
         let cache_hits = AtomicU64::new(0);
         let started = Instant::now();
         let mut shown = Instant::now();
-        let results: Vec<(usize, Result<Hits, String>)> = runtime.block_on(
-            futures_util::stream::iter(groups.iter().enumerate())
-                .map(|(gi, &(prefix, start, end))| {
-                    let (client, cache_hits) = (&client, &cache_hits);
-                    async move {
-                        let found = self.range(client, prefix, query.kind, cache_hits).await;
-                        (gi, found.map(|r| hits_in(&r, prefix, query, start, end)))
-                    }
-                })
-                .buffer_unordered(self.options.client.concurrency.max(1))
-                .inspect(|(gi, _)| {
-                    let (_, start, end) = groups[*gi];
-                    query.progress.inc((end - start) as u64);
-                    if shown.elapsed() >= Duration::from_millis(200) {
-                        shown = Instant::now();
-                        let requests = Stats::get(&client.stats.requests);
-                        query.progress.set_message(format!(
-                            "{} ({}): {requests} requests ({:.0}/s), {} retries, {} cached",
-                            self.name,
-                            query.kind,
-                            requests as f64 / started.elapsed().as_secs_f64(),
-                            Stats::get(&client.stats.retries),
-                            cache_hits.load(Ordering::Relaxed),
-                        ));
-                    }
-                })
-                .collect(),
-        );
+        // Cache files are written on their own thread: creating files is
+        // slow on some filesystems and must not stall the requests in flight.
+        let (writes, entries) = sync_channel(1024);
+        let results: Vec<(usize, Result<Hits, String>)> = std::thread::scope(|scope| {
+            if let Some(cache) = &self.cache {
+                scope.spawn(move || cache.write_entries(entries));
+            }
+            let writes = writes;
+            runtime.block_on(
+                futures_util::stream::iter(groups.iter().enumerate())
+                    .map(|(gi, &(prefix, start, end))| {
+                        let (client, cache_hits, writes) = (&client, &cache_hits, &writes);
+                        async move {
+                            let found = self
+                                .range(client, prefix, query.kind, cache_hits, writes)
+                                .await;
+                            (gi, found.map(|r| hits_in(&r, prefix, query, start, end)))
+                        }
+                    })
+                    .buffer_unordered(self.options.client.concurrency.max(1))
+                    .inspect(|(gi, _)| {
+                        let (_, start, end) = groups[*gi];
+                        query.progress.inc((end - start) as u64);
+                        if shown.elapsed() >= Duration::from_millis(200) {
+                            shown = Instant::now();
+                            let requests = Stats::get(&client.stats.requests);
+                            query.progress.set_message(format!(
+                                "{} ({}): {requests} requests ({:.0}/s), {} retries, {} cached",
+                                self.name,
+                                query.kind,
+                                requests as f64 / started.elapsed().as_secs_f64(),
+                                Stats::get(&client.stats.retries),
+                                cache_hits.load(Ordering::Relaxed),
+                            ));
+                        }
+                    })
+                    .collect(),
+            )
+        });
         let mut answer = Answer {
             method: "range-api",
             ..Answer::default()
@@ -375,23 +389,35 @@ impl Cache {
         })
     }
 
-    /// Write an entry atomically (temporary file, rename). No fsync: a
-    /// torn entry after a crash fails to parse and is refetched.
-    fn store(&self, prefix: u32, kind: HashKind, range: &Range, validators: &Validators) {
-        let path = self.path(prefix, kind);
-        let result = replace_file(&path, |f| {
-            writeln!(f, "{CACHE_MAGIC}")?;
-            if let Some(etag) = &validators.etag {
-                writeln!(f, "etag {etag}")?;
+    /// A cache file's path and content.
+    fn entry_file(
+        &self,
+        prefix: u32,
+        kind: HashKind,
+        range: &Range,
+        validators: &Validators,
+    ) -> (PathBuf, Vec<u8>) {
+        let mut bytes = format!("{CACHE_MAGIC}\n");
+        if let Some(etag) = &validators.etag {
+            bytes.push_str(&format!("etag {etag}\n"));
+        }
+        if let Some(date) = &validators.last_modified {
+            bytes.push_str(&format!("last-modified {date}\n"));
+        }
+        bytes.push_str(&format!("fetched {}\n\n", now_unix()));
+        let mut bytes = bytes.into_bytes();
+        bytes.extend_from_slice(range.text());
+        (self.path(prefix, kind), bytes)
+    }
+
+    /// Write the entries sent until the channel closes, each atomically
+    /// (temporary file, rename). No fsync: a torn entry after a crash fails
+    /// to parse and is refetched.
+    fn write_entries(&self, entries: Receiver<(PathBuf, Vec<u8>)>) {
+        for (path, bytes) in entries {
+            if let Err(e) = replace_file(&path, |f| f.write_all(&bytes)) {
+                self.note_write_error(format!("cannot write {}: {e}", path.display()));
             }
-            if let Some(date) = &validators.last_modified {
-                writeln!(f, "last-modified {date}")?;
-            }
-            writeln!(f, "fetched {}\n", now_unix())?;
-            f.write_all(range.text())
-        });
-        if let Err(e) = result {
-            self.note_write_error(format!("cannot write {}: {e}", path.display()));
         }
     }
 
@@ -431,7 +457,11 @@ mod tests {
             etag: Some("\"abc\"".into()),
             last_modified: None,
         };
-        cache.store(0x5BAA6, HashKind::Sha1, &range, &validators);
+        let (tx, rx) = sync_channel(1);
+        tx.send(cache.entry_file(0x5BAA6, HashKind::Sha1, &range, &validators))
+            .unwrap();
+        drop(tx);
+        cache.write_entries(rx);
         let entry = cache.load(0x5BAA6, HashKind::Sha1).unwrap();
         assert!(entry.fresh);
         assert_eq!(entry.range, range);

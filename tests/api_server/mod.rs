@@ -92,6 +92,7 @@ struct Shared {
     filler: usize,
     delay: Duration,
     record: bool,
+    gzip: bool,
 }
 
 pub struct Options {
@@ -103,6 +104,8 @@ pub struct Options {
     pub record: bool,
     /// Tokio worker threads serving.
     pub workers: usize,
+    /// Compress when the client accepts gzip.
+    pub gzip: bool,
 }
 
 impl Default for Options {
@@ -112,6 +115,7 @@ impl Default for Options {
             delay: Duration::ZERO,
             record: true,
             workers: 1,
+            gzip: true,
         }
     }
 }
@@ -144,6 +148,7 @@ impl Server {
             filler: options.filler,
             delay: options.delay,
             record: options.record,
+            gzip: options.gzip,
             ..Shared::default()
         });
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -367,8 +372,13 @@ async fn answer(
     };
     let number = u32::from_str_radix(&key, 16).unwrap();
     let padding = header_str(headers, "add-padding") == Some("true");
-    let mut body = lines(shared, mode, number, padding);
-    let etag = etag_of(&lines(shared, mode, number, false));
+    let plain = lines(shared, mode, number, false);
+    let etag = etag_of(&plain);
+    let mut body = if padding {
+        lines(shared, mode, number, true)
+    } else {
+        plain
+    };
     match fault {
         None => {}
         Some(Fault::Status(code)) => {
@@ -418,7 +428,8 @@ async fn answer(
             false,
         );
     }
-    let gzip = header_str(headers, "accept-encoding").is_some_and(|e| e.contains("gzip"));
+    let gzip =
+        shared.gzip && header_str(headers, "accept-encoding").is_some_and(|e| e.contains("gzip"));
     if gzip {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         enc.write_all(body.as_bytes()).unwrap();
