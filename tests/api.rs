@@ -218,7 +218,23 @@ fn flags_pwned_accounts_with_one_padded_request_per_prefix() {
     assert_eq!(st["prefixes"], export_prefixes().len());
     assert_eq!(st["requests"], export_prefixes().len());
     assert_eq!(st["retries"], 0);
-    assert_eq!(summary(&wd)["accounts_unchecked"], 0);
+    let s = summary(&wd);
+    assert_eq!(s["accounts_unchecked"], 0);
+    // Padding lines are not counted as corpus lines.
+    let lines: u64 = export_prefixes()
+        .iter()
+        .map(|p| {
+            let body = server.body(Mode::Sha1, u32::from_str_radix(p, 16).unwrap());
+            body.split("\r\n").filter(|l| !l.ends_with(":0")).count() as u64
+        })
+        .sum();
+    let api = s["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["kind"] == "range-api")
+        .unwrap();
+    assert_eq!(api["lookups"][0]["lines_read"], lines);
 }
 
 #[test]

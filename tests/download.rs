@@ -264,3 +264,30 @@ fn bad_prefix_ranges_are_usage_errors() {
     }
     assert!(!wd.path("m").exists());
 }
+
+#[test]
+fn a_failed_refresh_keeps_the_old_file_but_does_not_pass() {
+    let wd = Workdir::new();
+    let server = Server::start();
+    download(&wd, &server, &[]).code(0);
+    let before = wd.read("mirror/5BAA2.txt");
+    server.fail_always("5BAA2", Fault::Status(500));
+    let run = download(&wd, &server, &["--refresh", "--retries", "0"]).code(3);
+    assert!(
+        run.stderr
+            .contains("1 prefix(es) could not be refreshed and keep their previous file (first: 5BAA2: HTTP 500"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(wd.read("mirror/5BAA2.txt"), before);
+    wd.cmd(&[
+        "download",
+        "--verify",
+        "--out",
+        "mirror",
+        "--prefixes",
+        RANGE,
+    ])
+    .run()
+    .code(0);
+}

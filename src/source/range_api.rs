@@ -141,6 +141,9 @@ fn server_key(url: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// One prefix's hits and corpus lines, or why it could not be fetched.
+type PrefixAnswer = Result<(Hits, u64), String>;
+
 /// Hits among the queries `[start, end)` (all of `prefix`) in `range`.
 fn hits_in(range: &Range, prefix: u32, query: &Lookup<'_>, start: usize, end: usize) -> Hits {
     let n = query.kind.bytes();
@@ -210,7 +213,7 @@ impl Source for RangeApi {
         // Cache files are written on their own thread: creating files is
         // slow on some filesystems and must not stall the requests in flight.
         let (writes, entries) = sync_channel(1024);
-        let results: Vec<(usize, Result<Hits, String>)> = std::thread::scope(|scope| {
+        let results: Vec<(usize, PrefixAnswer)> = std::thread::scope(|scope| {
             if let Some(cache) = &self.cache {
                 scope.spawn(move || cache.write_entries(entries));
             }
@@ -223,7 +226,12 @@ impl Source for RangeApi {
                             let found = self
                                 .range(client, prefix, query.kind, cache_hits, writes)
                                 .await;
-                            (gi, found.map(|r| hits_in(&r, prefix, query, start, end)))
+                            (
+                                gi,
+                                found.map(|r| {
+                                    (hits_in(&r, prefix, query, start, end), r.lines() as u64)
+                                }),
+                            )
                         }
                     })
                     .buffer_unordered(self.options.client.concurrency.max(1))
@@ -248,13 +256,17 @@ impl Source for RangeApi {
         });
         let mut answer = Answer {
             method: "range-api",
+            lines_read: Some(0),
             ..Answer::default()
         };
         let mut failed: Vec<(u32, String)> = Vec::new();
         for (gi, found) in results {
             let (prefix, start, end) = groups[gi];
             match found {
-                Ok(hits) => answer.hits.extend(hits),
+                Ok((hits, lines)) => {
+                    answer.hits.extend(hits);
+                    answer.lines_read = answer.lines_read.map(|l| l + lines);
+                }
                 Err(reason) => {
                     failed.push((prefix, reason));
                     answer.unchecked.extend(start..end);
