@@ -286,11 +286,11 @@ fn every_kind_of_fault_is_retried_until_the_answer_is_whole() {
     server.fail_next(&p("rarely-seen-pw"), &[Fault::Drop]);
     server.fail_next(
         &p("correct horse battery staple"),
-        &[Fault::Delay(Duration::from_secs(3))],
+        &[Fault::Delay(Duration::from_secs(6))],
     );
     server.fail_next(&p("Tr0ub4dor&3"), &[Fault::NotHex, Fault::WrongWidth]);
     let started = Instant::now();
-    let run = audit(&wd, &server, &["--timeout", "1", "--retries", "4"]).code(1);
+    let run = audit(&wd, &server, &["--timeout", "2", "--retries", "4"]).code(1);
     assert!(started.elapsed() < Duration::from_secs(15));
     assert_eq!(with_reason(&run, "pwned"), expected_pwned());
     assert!(with_reason(&run, "unchecked").is_empty());
@@ -383,10 +383,10 @@ fn slow_server_times_out_and_fails_closed() {
     write_export(&wd);
     let server = server();
     let slow = prefix(&sha1_hex("123456"));
-    server.fail_always(&slow, Fault::Delay(Duration::from_secs(5)));
+    server.fail_always(&slow, Fault::Delay(Duration::from_secs(10)));
     let started = Instant::now();
-    let run = audit(&wd, &server, &["--timeout", "0.5", "--retries", "1"]).code(3);
-    assert!(started.elapsed() < Duration::from_secs(4));
+    let run = audit(&wd, &server, &["--timeout", "1.5", "--retries", "1"]).code(3);
+    assert!(started.elapsed() < Duration::from_secs(8));
     assert_eq!(
         with_reason(&run, "unchecked")
             .into_keys()
