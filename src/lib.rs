@@ -20,3 +20,4 @@ pub mod queryset;
 pub mod range_client;
 pub mod report;
 pub mod source;
+pub mod verify;
