@@ -17,7 +17,9 @@
 //!
 //! All runs are warm-cache: each corpus and input is read once, untimed,
 //! before any timing. `CREDAUDIT_BENCH_SCALE=N` divides every size by N for a
-//! quick smoke run (file names follow the sizes, so data never mixes).
+//! quick smoke run (file names follow the sizes, so data never mixes);
+//! `CREDAUDIT_BENCH_ONLY=a,d` runs only some scenarios. Other work on the
+//! machine skews the timings, so the load average is printed with each run.
 
 use credaudit::hash;
 use rayon::prelude::*;
@@ -39,8 +41,10 @@ const CHUNK_LINES: u64 = 1 << 18;
 const WRITE_BUF: usize = 8 << 20;
 /// Target: peak RSS of the 10M-account audit, in MiB.
 const RSS_TARGET_MIB: f64 = 1536.0;
-/// Peak RSS may grow by at most this factor from a 10M- to a 100M-line corpus.
+/// Peak RSS may grow by at most this factor from a 10M- to a 100M-line
+/// corpus, or by `RSS_GROWTH_SLACK_MIB` (noise, at small scales).
 const RSS_GROWTH_LIMIT: f64 = 1.10;
+const RSS_GROWTH_SLACK_MIB: f64 = 64.0;
 
 // ---------------------------------------------------------------------------
 // Sizes and file names
@@ -576,6 +580,9 @@ struct Run {
     /// maximum over the child and the descendants it reaped (a pipeline's
     /// largest process, not the sum of them).
     rss: u64,
+    /// User + system CPU seconds of the child and its reaped descendants:
+    /// less sensitive than wall time to other work on the machine.
+    cpu: f64,
     exit: Exit,
 }
 
@@ -626,8 +633,13 @@ fn measure(cmd: &mut Command) -> io::Result<Run> {
     Ok(Run {
         wall,
         rss: usage.ru_maxrss as u64 * 1024,
+        cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime),
         exit,
     })
+}
+
+fn seconds(t: libc::timeval) -> f64 {
+    t.tv_sec as f64 + t.tv_usec as f64 / 1e6
 }
 
 /// Keep this process's memory out of its children's peak RSS.
@@ -651,6 +663,31 @@ fn release_own_memory() {
 fn measure_floor() -> io::Result<u64> {
     let run = measure(Command::new("true").stdout(Stdio::null()))?;
     Ok(run.rss)
+}
+
+/// Which credaudit is measured: the commit, and the source files changed
+/// since (the binary is built from the working tree).
+fn source_version() -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(env!("CARGO_MANIFEST_DIR"))
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let head = git(&["log", "-1", "--format=%h %s"]).unwrap_or_else(|| "unknown commit".into());
+    match git(&["status", "--porcelain", "--", "src", "Cargo.toml"]) {
+        Some(dirty) if !dirty.is_empty() => {
+            format!(
+                "{head} + uncommitted: {}",
+                dirty.lines().map(str::trim).collect::<Vec<_>>().join(", ")
+            )
+        }
+        _ => head,
+    }
 }
 
 /// The 1-minute load average: other work on the machine skews timings.
@@ -692,14 +729,19 @@ fn quote(s: &std::ffi::OsStr) -> String {
 struct Stats {
     wall: f64,
     rss: u64,
+    /// Median CPU seconds (0 when not measured).
+    cpu: f64,
 }
 
 fn stats(runs: &[Run]) -> Stats {
     let mut walls: Vec<f64> = runs.iter().map(|r| r.wall.as_secs_f64()).collect();
     walls.sort_by(f64::total_cmp);
+    let mut cpus: Vec<f64> = runs.iter().map(|r| r.cpu).collect();
+    cpus.sort_by(f64::total_cmp);
     Stats {
         wall: walls[walls.len() / 2],
         rss: runs.iter().map(|r| r.rss).max().unwrap_or(0),
+        cpu: cpus[cpus.len() / 2],
     }
 }
 
@@ -742,8 +784,24 @@ struct AuditResult {
     problem: Option<String>,
 }
 
-fn credaudit_cmd(input: &Path, corpus: &Path, lookup: &str, out_dir: &Path, tag: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_credaudit"));
+/// The binary `cargo bench` built, copied once into the output directory so
+/// that a rebuild of `target/release` during the run (another `cargo test
+/// --release`, say) cannot change what is measured halfway.
+fn frozen_binary(out_dir: &Path) -> io::Result<PathBuf> {
+    let frozen = out_dir.join("credaudit");
+    fs::copy(env!("CARGO_BIN_EXE_credaudit"), &frozen)?;
+    Ok(frozen)
+}
+
+fn credaudit_cmd(
+    exe: &Path,
+    input: &Path,
+    corpus: &Path,
+    lookup: &str,
+    out_dir: &Path,
+    tag: &str,
+) -> Command {
+    let mut cmd = Command::new(exe);
     cmd.arg("audit")
         .arg(input)
         .arg("--corpus")
@@ -831,7 +889,7 @@ fn run_credaudit(
     reps: usize,
     expected: u64,
 ) -> io::Result<AuditResult> {
-    let mut cmd = credaudit_cmd(input, corpus, lookup, &ctx.out_dir, tag);
+    let mut cmd = credaudit_cmd(&ctx.exe, input, corpus, lookup, &ctx.out_dir, tag);
     println!("  $ {}    [load {}]", show(&cmd), loadavg());
     let stderr = ctx.out_dir.join(format!("{tag}-stderr.txt"));
     let mut runs = Vec::new();
@@ -843,12 +901,14 @@ fn run_credaudit(
         match check_audit(&run, &ctx.out_dir, tag, &stderr, expected) {
             Ok(summary) => {
                 println!(
-                    "    rep {}: {:.2} s, {:.0} MiB, method {}, {}",
+                    "    rep {}: {:.2} s, cpu {:.2} s, {:.0} MiB, method {}, {}  [load {}]",
                     rep + 1,
                     run.wall.as_secs_f64(),
+                    run.cpu,
                     mib(run.rss),
                     lookup_methods(&summary),
-                    durations(&summary)
+                    durations(&summary),
+                    loadavg()
                 );
                 last_summary = Some(summary);
             }
@@ -915,10 +975,12 @@ fn run_baseline(
             }
         };
         println!(
-            "    rep {}: {:.2} s, {:.0} MiB, {verdict}",
+            "    rep {}: {:.2} s, cpu {:.2} s, {:.0} MiB, {verdict}  [load {}]",
             rep + 1,
             run.wall.as_secs_f64(),
-            mib(run.rss)
+            run.cpu,
+            mib(run.rss),
+            loadavg()
         );
         runs.push(run);
     }
@@ -1054,21 +1116,42 @@ fn fmt_opt(v: Option<f64>, digits: usize) -> String {
     v.map_or("-".into(), |v| format!("{v:.digits$}"))
 }
 
+/// Baseline CPU seconds over ours, where both were measured.
+fn cpu_ratio(r: &Row) -> Option<f64> {
+    match (r.ours, r.base) {
+        (Some(o), Some(b)) if o.cpu > 0.0 && b.cpu > 0.0 => Some(b.cpu / o.cpu),
+        _ => None,
+    }
+}
+
 fn print_table(rows: &[Row]) {
     println!(
-        "{:<44} {:>9} {:>9} {:>9} {:>9} {:>8} {:<22} {:<6} note",
-        "scenario", "ours s", "ours MiB", "base s", "base MiB", "ratio", "target", "result"
+        "{:<44} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:<22} {:<6} note",
+        "scenario",
+        "ours s",
+        "ours cpu",
+        "ours MiB",
+        "base s",
+        "base cpu",
+        "base MiB",
+        "ratio",
+        "cpu rat",
+        "target",
+        "result"
     );
-    println!("{}", "-".repeat(140));
+    println!("{}", "-".repeat(160));
     for r in rows {
         println!(
-            "{:<44} {:>9} {:>9} {:>9} {:>9} {:>8} {:<22} {:<6} {}",
+            "{:<44} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:<22} {:<6} {}",
             r.scenario,
             fmt_opt(r.ours.map(|s| s.wall), 2),
+            fmt_opt(r.ours.filter(|s| s.cpu > 0.0).map(|s| s.cpu), 2),
             fmt_opt(r.ours.filter(|s| s.rss > 0).map(|s| mib(s.rss)), 0),
             fmt_opt(r.base.map(|s| s.wall), 2),
+            fmt_opt(r.base.filter(|s| s.cpu > 0.0).map(|s| s.cpu), 2),
             fmt_opt(r.base.filter(|s| s.rss > 0).map(|s| mib(s.rss)), 0),
             fmt_opt(r.ratio, 1),
+            fmt_opt(cpu_ratio(r), 1),
             r.target,
             match r.pass {
                 Some(true) => "PASS",
@@ -1085,6 +1168,8 @@ fn print_table(rows: &[Row]) {
 // ---------------------------------------------------------------------------
 
 struct Ctx {
+    /// The credaudit binary measured (a frozen copy).
+    exe: PathBuf,
     files: DataFiles,
     sizes: Sizes,
     out_dir: PathBuf,
@@ -1157,7 +1242,11 @@ fn scenario_sort_join(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
             ratio: Some(base.stats.wall / r.stats.wall),
             target: "(tunes auto)".into(),
             pass: None,
-            note: format!("{}; {}", problem_note(&[&r.problem]), r.durations),
+            note: format!(
+                "{}; last rep ms: {}",
+                problem_note(&[&r.problem]),
+                r.durations
+            ),
         });
     }
     Ok(())
@@ -1261,10 +1350,12 @@ fn scenario_hashing(ctx: &Ctx, rows: &mut Vec<Row>) {
             ours: Some(Stats {
                 wall: r.parallel,
                 rss: 0,
+                cpu: 0.0,
             }),
             base: Some(Stats {
                 wall: r.single,
                 rss: 0,
+                cpu: 0.0,
             }),
             ratio: Some(r.single / r.parallel),
             target: ">= 10 M/s parallel".into(),
@@ -1313,13 +1404,14 @@ fn scenario_memory(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
                 r.problem.is_none() && mib(r.stats.rss) < RSS_TARGET_MIB,
             )
         } else {
-            let growth = peaks[0] as f64 / r.stats.rss.max(1) as f64;
+            let (big, small) = (mib(peaks[0]), mib(r.stats.rss));
+            let flat = big <= small * RSS_GROWTH_LIMIT || big - small <= RSS_GROWTH_SLACK_MIB;
             (
                 format!(
                     "RSS({}) <= {RSS_GROWTH_LIMIT:.2}x this",
                     count_label(s.sha1_corpus)
                 ),
-                r.problem.is_none() && growth <= RSS_GROWTH_LIMIT,
+                r.problem.is_none() && flat,
             )
         };
         rows.push(Row {
@@ -1329,7 +1421,11 @@ fn scenario_memory(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
             ratio: None,
             target,
             pass: Some(pass),
-            note: format!("{}; {}", problem_note(&[&r.problem]), r.durations),
+            note: format!(
+                "{}; last rep ms: {}",
+                problem_note(&[&r.problem]),
+                r.durations
+            ),
         });
         for method in ["search", "merge"] {
             let m = run_credaudit(
@@ -1348,11 +1444,24 @@ fn scenario_memory(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
                 ratio: None,
                 target: "(tunes auto)".into(),
                 pass: None,
-                note: format!("{}; {}", problem_note(&[&m.problem]), m.durations),
+                note: format!(
+                    "{}; last rep ms: {}",
+                    problem_note(&[&m.problem]),
+                    m.durations
+                ),
             });
         }
     }
     Ok(())
+}
+
+/// Whether scenario `name` (a, b, c or d) is to run: all of them, unless
+/// `CREDAUDIT_BENCH_ONLY` lists some (e.g. `a,d`).
+fn selected(name: &str) -> bool {
+    match std::env::var("CREDAUDIT_BENCH_ONLY") {
+        Ok(only) => only.split(',').any(|s| s.trim().eq_ignore_ascii_case(name)),
+        Err(_) => true,
+    }
 }
 
 fn main() -> io::Result<()> {
@@ -1368,7 +1477,13 @@ fn main() -> io::Result<()> {
         dir.display(),
         out_dir.display()
     );
-    println!("credaudit binary: {}", env!("CARGO_BIN_EXE_credaudit"));
+    let exe = frozen_binary(&out_dir)?;
+    println!(
+        "credaudit binary: {} (copy of {})",
+        exe.display(),
+        env!("CARGO_BIN_EXE_credaudit")
+    );
+    println!("built from: {}", source_version());
 
     let files = DataFiles::new(&dir, &sizes);
     println!("\n[generating data]");
@@ -1398,6 +1513,7 @@ fn main() -> io::Result<()> {
     }
 
     let ctx = Ctx {
+        exe,
         files,
         sizes,
         tmp_dir: dir.join("lil-pwny-tmp"),
@@ -1410,14 +1526,22 @@ fn main() -> io::Result<()> {
         mib(floor)
     );
     let mut rows = Vec::new();
-    scenario_sort_join(&ctx, &mut rows)?;
-    scenario_lil_pwny(&ctx, &mut rows)?;
-    scenario_memory(&ctx, &mut rows)?;
+    if selected("a") {
+        scenario_sort_join(&ctx, &mut rows)?;
+    }
+    if selected("b") {
+        scenario_lil_pwny(&ctx, &mut rows)?;
+    }
+    if selected("d") {
+        scenario_memory(&ctx, &mut rows)?;
+    }
     // Last: its 10M-password arena would otherwise sit in this process
     // while the child processes run.
-    scenario_hashing(&ctx, &mut rows);
+    if selected("c") {
+        scenario_hashing(&ctx, &mut rows);
+    }
 
-    println!("\n[results] wall = median of {reps} reps unless marked; MiB = largest peak RSS (ru_maxrss; for a pipeline or a multiprocess baseline, its largest single process); warm page cache; {} cores; RSS floor {:.1} MiB", rayon::current_num_threads(), mib(floor));
+    println!("\n[results] wall = median of {reps} reps unless marked; cpu = median user+sys CPU s (child + reaped descendants); MiB = largest peak RSS (ru_maxrss; for a pipeline or a multiprocess baseline, its largest single process); warm page cache; {} cores; RSS floor {:.1} MiB", rayon::current_num_threads(), mib(floor));
     print_table(&rows);
     Ok(())
 }

@@ -11,6 +11,8 @@
 //! wiped when the batch has been hashed.
 
 use crate::accounts::{Accounts, Flags, Origin};
+use crate::combolist::stored::{Stored, StoredSecrets};
+use crate::combolist::{self, CombolistOptions};
 use crate::findings::{Findings, Reason, Severity};
 use crate::hash::{self, HashKind, NotUtf8};
 use crate::input::columns::SecretKind;
@@ -69,6 +71,8 @@ pub struct AuditConfig {
     pub policy: PolicyOptions,
     /// The reasons looked for (`--only`, `--exclude`); unchecked is always on.
     pub reasons: Vec<Reason>,
+    /// Leaked credential pairs to join and verify (`--combolist`).
+    pub combolist: Option<CombolistOptions>,
 }
 
 /// The sources to ask, and whether only the built-in list is among them.
@@ -211,6 +215,10 @@ struct Gathered {
     sha1: Pending<20>,
     ntlm: Pending<16>,
     findings: Findings,
+    /// Each account's secret as kept for `--combolist` (None without one).
+    stored: Option<StoredSecrets>,
+    /// Stored-hash schemes seen, for the summary.
+    schemes: BTreeMap<String, u64>,
     rows_read: u64,
     rejected: Tally,
     skipped: Tally,
@@ -226,6 +234,8 @@ struct ReadContext<'a> {
     bar: &'a indicatif::ProgressBar,
     strict: bool,
     policy: &'a PolicyOptions,
+    /// Keep each account's secret (as a hash) for combolist verification.
+    keep_secrets: bool,
 }
 
 /// What one secret yields: its hashes per kind asked, and what the
@@ -240,9 +250,7 @@ fn digest(batch: &Batch, i: usize, ctx: &ReadContext<'_>) -> Digests {
     let secret = batch.secret(i);
     match batch.kinds[i] {
         SecretKind::Plain => Digests {
-            sha1: ctx
-                .kinds
-                .contains(&HashKind::Sha1)
+            sha1: (ctx.keep_secrets || ctx.kinds.contains(&HashKind::Sha1))
                 .then(|| hash::sha1(secret)),
             ntlm: ctx
                 .kinds
@@ -260,16 +268,23 @@ fn digest(batch: &Batch, i: usize, ctx: &ReadContext<'_>) -> Digests {
             ntlm: secret.try_into().ok().map(Ok),
             policy: Vec::new(),
         },
+        SecretKind::Salted => Digests {
+            sha1: None,
+            ntlm: None,
+            policy: Vec::new(),
+        },
     }
 }
 
 impl Gathered {
-    fn new(reasons: &[Reason]) -> Gathered {
+    fn new(reasons: &[Reason], keep_secrets: bool) -> Gathered {
         Gathered {
             accounts: Accounts::default(),
             sha1: Pending::default(),
             ntlm: Pending::default(),
             findings: Findings::new(reasons),
+            stored: keep_secrets.then(StoredSecrets::default),
+            schemes: BTreeMap::new(),
             rows_read: 0,
             rejected: Tally::default(),
             skipped: Tally::default(),
@@ -338,6 +353,22 @@ impl Gathered {
                 },
                 flags,
             )?;
+            let secret = batch.secret(i);
+            if let Some(stored) = &mut self.stored {
+                stored.push(
+                    id,
+                    match (batch.kinds[i], &d.sha1) {
+                        (SecretKind::Ntlm, _) => Stored::Ntlm(secret),
+                        (SecretKind::Salted, _) => Stored::Hashed(secret),
+                        (_, Some(h)) => Stored::Sha1(h),
+                        (_, None) => Stored::Sha1(secret),
+                    },
+                );
+            }
+            if batch.kinds[i] == SecretKind::Salted {
+                let scheme = crate::verify::detect(secret).map_or("unknown", |s| s.name());
+                *self.schemes.entry(scheme.to_string()).or_default() += 1;
+            }
             if let Some(h) = d.sha1 {
                 self.sha1.push(h, id);
             }
@@ -376,6 +407,13 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         opened.push(input::open(path, &cfg.input)?);
     }
     for inp in &opened {
+        if inp.kind == SecretKind::Salted && cfg.combolist.is_none() {
+            bail!(
+                "{} holds salted password hashes (bcrypt, argon2, ...), which no breach corpus can check: \
+                 give leaked credential pairs with --combolist",
+                inp.display
+            );
+        }
         if let Some(kind) = inp.kind.hash_kind() {
             if !sources.iter().any(|s| s.kinds().contains(&kind)) {
                 bail!(
@@ -406,6 +444,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         bar: &bar,
         strict: cfg.strict,
         policy: &cfg.policy,
+        keep_secrets: cfg.combolist.is_some(),
     };
     let gathered = read_inputs(opened, &ctx, &cfg.reasons)?;
     bar.finish_and_clear();
@@ -423,6 +462,8 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         sha1,
         ntlm,
         mut findings,
+        stored,
+        schemes,
         rows_read,
         rejected,
         skipped,
@@ -435,6 +476,17 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
     let t_lookup = Instant::now();
     let source_summaries = ask_sources(&sources, &querysets, &mut findings, cfg, &progress)?;
     durations.lookup = t_lookup.elapsed().as_millis() as u64;
+    let combolist = match (&cfg.combolist, &stored) {
+        (Some(options), Some(stored)) => Some(combolist::run(
+            options,
+            &accounts,
+            stored,
+            &mut findings,
+            &progress,
+        )?),
+        _ => None,
+    };
+    drop(stored);
 
     let t_report = Instant::now();
     let names: Vec<String> = sources.iter().map(|s| s.name().to_string()).collect();
@@ -492,6 +544,8 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         accounts_unchecked: findings.count(Reason::Unchecked),
         report_rows,
         shared_groups: shared_summaries(&groups, &accounts, &inputs),
+        stored_hash_schemes: schemes,
+        combolist,
         distinct_hashes: distinct,
         min_count: cfg.sources.min_count,
         sources: source_summaries,
@@ -523,7 +577,7 @@ fn read_inputs(
     ctx: &ReadContext<'_>,
     reasons: &[Reason],
 ) -> Result<Gathered> {
-    let mut gathered = Gathered::new(reasons);
+    let mut gathered = Gathered::new(reasons, ctx.keep_secrets);
     let (tx, rx) = mpsc::sync_channel::<Result<Batch>>(4);
     let strict = ctx.strict;
     std::thread::scope(|scope| -> Result<()> {

@@ -4,6 +4,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use credaudit::audit::{AuditConfig, SourceOptions};
+use credaudit::combolist::CombolistOptions;
 use credaudit::findings::Reason;
 use credaudit::input::columns::{ColumnRef, SecretKind};
 use credaudit::input::{FormatChoice, InputOptions, SkipRules};
@@ -236,6 +237,15 @@ pub struct AuditArgs {
     /// Skip accounts secretsdump marks (status=Disabled); checked by default.
     #[arg(long)]
     pub skip_disabled: bool,
+    /// Leaked username+password pairs (combolists, stealer logs; gzip/zstd,
+    /// `-` for stdin): accounts found in them are checked against their own
+    /// stored hash. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub combolist: Vec<PathBuf>,
+    /// Leaked passwords verified per account at most (slow hashes cost up
+    /// to ~100 ms each); the rest are counted in the summary.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub max_candidates: usize,
     /// Plaintext shorter than N characters is reported as `short` (NIST SP
     /// 800-63B-4: 15 when the password is the only factor, 8 with MFA); 0 turns
     /// the check off.
@@ -401,6 +411,10 @@ impl AuditArgs {
                 admins,
             },
             reasons,
+            combolist: (!self.combolist.is_empty()).then(|| CombolistOptions {
+                paths: self.combolist.clone(),
+                max_candidates: self.max_candidates,
+            }),
         })
     }
 }

@@ -38,6 +38,9 @@ impl Severity {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Reason {
+    /// The account's current password appears in a leak next to its name
+    /// (verified against the account's own stored hash).
+    PairLeaked,
     /// The password (or its hash) is in a breach corpus or password list.
     Pwned,
     /// The password is empty (including the empty-string SHA-1 and NTLM).
@@ -52,12 +55,16 @@ pub enum Reason {
     Shared,
     /// The plaintext is shorter than `--min-length`.
     Short,
+    /// The account appears in a leak, with a password that is not its
+    /// current one (advisory).
+    AccountInLeak,
     /// A source could not answer for this account's hash: it was not checked.
     Unchecked,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 8] = [
+    pub const ALL: [Reason; 10] = [
+        Reason::PairLeaked,
         Reason::Pwned,
         Reason::Empty,
         Reason::Username,
@@ -65,11 +72,13 @@ impl Reason {
         Reason::PrivilegedShared,
         Reason::Shared,
         Reason::Short,
+        Reason::AccountInLeak,
         Reason::Unchecked,
     ];
 
     pub fn name(self) -> &'static str {
         match self {
+            Reason::PairLeaked => "pair-leaked",
             Reason::Pwned => "pwned",
             Reason::Empty => "empty",
             Reason::Username => "username",
@@ -77,6 +86,7 @@ impl Reason {
             Reason::PrivilegedShared => "privileged-shared",
             Reason::Shared => "shared",
             Reason::Short => "short",
+            Reason::AccountInLeak => "account-in-leak",
             Reason::Unchecked => "unchecked",
         }
     }
@@ -87,10 +97,10 @@ impl Reason {
 
     pub fn severity(self) -> Severity {
         match self {
-            Reason::Empty | Reason::PrivilegedShared => Severity::Critical,
+            Reason::PairLeaked | Reason::Empty | Reason::PrivilegedShared => Severity::Critical,
             Reason::Pwned | Reason::Username | Reason::Banned => Severity::High,
             Reason::Shared | Reason::Unchecked => Severity::Medium,
-            Reason::Short => Severity::Low,
+            Reason::Short | Reason::AccountInLeak => Severity::Low,
         }
     }
 
@@ -109,6 +119,8 @@ pub struct Finding {
     pub sources: u64,
     /// The shared-password group (id, size), when in one.
     pub shared: Option<(u32, u32)>,
+    /// How the account matched a leaked identity (best tier), when it did.
+    pub tier: Option<crate::combolist::join::Tier>,
 }
 
 impl Finding {
@@ -179,6 +191,14 @@ impl Findings {
             if let Some(c) = count {
                 f.max_count = Some(f.max_count.map_or(c, |m| m.max(c)));
             }
+        }
+    }
+
+    /// `account` matched a leaked identity at `tier`; `reason` says whether
+    /// the leaked password is its current one.
+    pub fn leak(&mut self, account: AccountId, reason: Reason, tier: crate::combolist::join::Tier) {
+        if let Some(f) = self.add(account, reason) {
+            f.tier = Some(f.tier.map_or(tier, |t| t.min(tier)));
         }
     }
 

@@ -72,15 +72,86 @@ pub struct NotUtf8;
 /// valid UTF-8 to know which characters they are. Bytes that are not UTF-8
 /// have no defined NTLM hash and are refused rather than guessed at.
 pub fn ntlm(password: &[u8]) -> Result<[u8; 16], NotUtf8> {
-    let text = std::str::from_utf8(password).map_err(|_| NotUtf8)?;
-    let mut hasher = Md4::new();
-    let mut unit = [0u16; 2];
-    for ch in text.chars() {
-        for code in ch.encode_utf16(&mut unit) {
-            hasher.update(code.to_le_bytes());
-        }
+    if password.is_ascii() && password.len() <= MD4_ONE_BLOCK_ASCII {
+        return Ok(ntlm_short_ascii(password));
     }
+    let text = std::str::from_utf8(password).map_err(|_| NotUtf8)?;
+    // Encode into a stack buffer and hash in one call: most passwords are
+    // short, and per-character updates cost more than the MD4 itself.
+    let mut buf = [0u8; 256];
+    let mut len = 0;
+    let mut hasher = Md4::new();
+    for unit in text.encode_utf16() {
+        if len == buf.len() {
+            hasher.update(&buf[..len]);
+            len = 0;
+        }
+        buf[len..len + 2].copy_from_slice(&unit.to_le_bytes());
+        len += 2;
+    }
+    hasher.update(&buf[..len]);
     Ok(hasher.finalize().into())
+}
+
+/// Longest ASCII password whose UTF-16LE form fits one MD4 block with its
+/// padding (55 bytes).
+const MD4_ONE_BLOCK_ASCII: usize = 27;
+
+/// NTLM of a short ASCII password in one MD4 block: the common case, and
+/// the one username-variant checks hash millions of times. ASCII widens to
+/// UTF-16LE by a zero byte after each character.
+fn ntlm_short_ascii(password: &[u8]) -> [u8; 16] {
+    let mut words = [0u32; 16];
+    for (i, &b) in password.iter().enumerate() {
+        words[i / 2] |= u32::from(b) << (16 * (i % 2));
+    }
+    let n = password.len();
+    words[n / 2] |= 0x80 << (16 * (n % 2));
+    words[14] = (n as u32) * 16;
+    md4_block(&words)
+}
+
+/// MD4 (RFC 1320) of one already padded 64-byte block, as 16 words.
+fn md4_block(x: &[u32; 16]) -> [u8; 16] {
+    const INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
+    let [mut a, mut b, mut c, mut d] = INIT;
+    let f = |x: u32, y: u32, z: u32| (x & y) | (!x & z);
+    let g = |x: u32, y: u32, z: u32| (x & y) | (x & z) | (y & z);
+    let h = |x: u32, y: u32, z: u32| x ^ y ^ z;
+    for k in [0, 4, 8, 12] {
+        a = a.wrapping_add(f(b, c, d)).wrapping_add(x[k]).rotate_left(3);
+        d = d
+            .wrapping_add(f(a, b, c))
+            .wrapping_add(x[k + 1])
+            .rotate_left(7);
+        c = c
+            .wrapping_add(f(d, a, b))
+            .wrapping_add(x[k + 2])
+            .rotate_left(11);
+        b = b
+            .wrapping_add(f(c, d, a))
+            .wrapping_add(x[k + 3])
+            .rotate_left(19);
+    }
+    for k in [0, 1, 2, 3] {
+        let r2 = |v: u32| v.wrapping_add(0x5A82_7999);
+        a = r2(a.wrapping_add(g(b, c, d)).wrapping_add(x[k])).rotate_left(3);
+        d = r2(d.wrapping_add(g(a, b, c)).wrapping_add(x[k + 4])).rotate_left(5);
+        c = r2(c.wrapping_add(g(d, a, b)).wrapping_add(x[k + 8])).rotate_left(9);
+        b = r2(b.wrapping_add(g(c, d, a)).wrapping_add(x[k + 12])).rotate_left(13);
+    }
+    for k in [0, 2, 1, 3] {
+        let r3 = |v: u32| v.wrapping_add(0x6ED9_EBA1);
+        a = r3(a.wrapping_add(h(b, c, d)).wrapping_add(x[k])).rotate_left(3);
+        d = r3(d.wrapping_add(h(a, b, c)).wrapping_add(x[k + 8])).rotate_left(9);
+        c = r3(c.wrapping_add(h(d, a, b)).wrapping_add(x[k + 4])).rotate_left(11);
+        b = r3(b.wrapping_add(h(c, d, a)).wrapping_add(x[k + 12])).rotate_left(15);
+    }
+    let mut out = [0u8; 16];
+    for (i, v) in [a, b, c, d].iter().enumerate() {
+        out[i * 4..i * 4 + 4].copy_from_slice(&v.wrapping_add(INIT[i]).to_le_bytes());
+    }
+    out
 }
 
 /// Hash one plaintext into `kind`, writing the digest into `out`.
@@ -177,6 +248,16 @@ mod tests {
             encode_hex(&ntlm(b"").unwrap()),
             "31D6CFE0D16AE931B73C59D7E0C089C0"
         );
+    }
+
+    #[test]
+    fn one_block_md4_agrees_with_the_md4_crate() {
+        for len in 0..=MD4_ONE_BLOCK_ASCII + 3 {
+            let pw: Vec<u8> = (0..len).map(|i| b'!' + (i * 7 % 90) as u8).collect();
+            let utf16: Vec<u8> = pw.iter().flat_map(|&b| [b, 0]).collect();
+            let expected: [u8; 16] = Md4::digest(&utf16).into();
+            assert_eq!(ntlm(&pw).unwrap(), expected, "length {len}");
+        }
     }
 
     #[test]

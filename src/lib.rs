@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod check;
+pub mod combolist;
 pub mod download;
 pub mod findings;
 pub mod hash;

@@ -20,7 +20,7 @@ fn malformed_rows_are_rejected_by_cause_and_counted() {
     for expected in [
         "bad-rows.csv:3: row rejected (wrong_column_count): 3 fields, the header has 2",
         "bad-rows.csv:4: row rejected (missing_field): account is empty",
-        "bad-rows.csv:5: row rejected (field_too_long): password is longer than 1024 bytes",
+        "bad-rows.csv:5: row rejected (field_too_long): secret is longer than 1024 bytes",
     ] {
         assert!(
             run.stderr.contains(expected),

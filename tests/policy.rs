@@ -88,7 +88,10 @@ fn username_variants_in_plaintext_and_hashes() {
         "dump.txt",
         format!(
             "CONTOSO\\jdoe:{}\nCONTOSO\\asmith:{}\nCONTOSO\\mlee:{}\n",
-            nt("Jdoe2025!"),
+            nt(&format!(
+                "Jdoe{}!",
+                credaudit::policy::username::current_year()
+            )),
             nt("ASMITH"),
             nt("Mlee-but-not-quite")
         ),

@@ -13,8 +13,8 @@
 use super::columns::SecretKind;
 use super::decompress::{describe_read_error, Compression};
 use super::{
-    decode_hash_field, AccountRow, AccountStatus, InputOptions, RejectCause, RowSink, SkipPolicy,
-    SkipRules, MAX_ACCOUNT_BYTES,
+    decode_hash_field, stored_hash_field, AccountRow, AccountStatus, InputOptions, RejectCause,
+    RowSink, SkipPolicy, SkipRules, MAX_ACCOUNT_BYTES,
 };
 use crate::hash::{is_hex, HashKind};
 use anyhow::{bail, Result};
@@ -29,12 +29,22 @@ enum Line<'a> {
         hash: &'a [u8],
         status: AccountStatus,
     },
+    /// An `/etc/shadow` line; `hash` is a crypt string (`$6$...`).
+    Shadow {
+        name: &'a [u8],
+        hash: &'a [u8],
+        status: AccountStatus,
+    },
     Skip(SkipPolicy),
     Reject(RejectCause, &'static str),
 }
 
 fn all_digits(s: &[u8]) -> bool {
     !s.is_empty() && s.iter().all(u8::is_ascii_digit)
+}
+
+fn digits_or_empty(s: &[u8]) -> bool {
+    s.iter().all(u8::is_ascii_digit)
 }
 
 /// Kerberos key types secretsdump prints by name.
@@ -92,6 +102,22 @@ fn parse_line(line: &[u8]) -> Line<'_> {
         [rid, ..] if all_digits(rid) => {
             Line::Reject(RejectCause::MalformedLine, "pwdump line has too few fields")
         }
+        // shadow: password:lastchg:min:max:warn:inactive:expire:reserved;
+        // a leading '!' locks the account without losing its hash.
+        [password, lastchg, min, _] if digits_or_empty(lastchg) && digits_or_empty(min) => {
+            match password.strip_prefix(b"!") {
+                Some(hash) => Line::Shadow {
+                    name,
+                    hash,
+                    status: AccountStatus::Disabled,
+                },
+                None => Line::Shadow {
+                    name,
+                    hash: password,
+                    status: AccountStatus::Unknown,
+                },
+            }
+        }
         _ => Line::Reject(RejectCause::MalformedLine, "neither user:hash nor pwdump"),
     }
 }
@@ -108,10 +134,10 @@ fn status_of(suffix: &[u8]) -> AccountStatus {
     }
 }
 
-/// An account with no NT hash stored: DSInternals writes `Guest:`, pwdump
-/// `NO PASSWORD*********************`.
+/// An account with no hash stored: DSInternals writes `Guest:`, pwdump
+/// `NO PASSWORD*********************`, shadow `*`, `!` or `!!`.
 fn has_no_hash(field: &[u8]) -> bool {
-    field.is_empty() || field.starts_with(b"NO PASSWORD")
+    field.is_empty() || field.starts_with(b"NO PASSWORD") || matches!(field, b"*" | b"!" | b"!*")
 }
 
 /// `name_historyN`: a password-history entry.
@@ -129,14 +155,17 @@ pub fn looks_like(head: &[u8]) -> bool {
             .is_some_and(|l| l.starts_with(b"[*]"))
 }
 
-/// The hash kind of the first credential line in `head`.
-fn first_credential_kind(head: &[u8]) -> Option<HashKind> {
+/// The secret kind of the first credential line in `head`.
+fn first_credential_kind(head: &[u8]) -> Option<SecretKind> {
     head.split(|&b| b == b'\n')
         .map(strip_cr)
         .filter(|l| !l.is_empty())
         .take(200)
         .find_map(|l| match parse_line(l) {
-            Line::Credential { hash, .. } if is_hex(hash) => HashKind::from_hex_len(hash.len()),
+            Line::Credential { hash, .. } if is_hex(hash) => {
+                HashKind::from_hex_len(hash.len()).map(SecretKind::from_hash_kind)
+            }
+            Line::Shadow { .. } => Some(SecretKind::Salted),
             _ => None,
         })
 }
@@ -149,7 +178,7 @@ pub struct ColonRows {
     reader: Box<dyn BufRead + Send>,
     display: String,
     compression: Compression,
-    kind: HashKind,
+    kind: SecretKind,
     skip: SkipRules,
 }
 
@@ -165,8 +194,8 @@ impl ColonRows {
             Some(SecretKind::Plain) => {
                 bail!("{display}: colon dumps hold hashes; --secret-kind must be sha1 or ntlm")
             }
-            Some(kind) => kind.hash_kind().expect("hash kinds have a HashKind"),
-            None => first_credential_kind(head).unwrap_or(HashKind::Ntlm),
+            Some(kind) => kind,
+            None => first_credential_kind(head).unwrap_or(SecretKind::Ntlm),
         };
         Ok(ColonRows {
             reader,
@@ -178,7 +207,7 @@ impl ColonRows {
     }
 
     pub fn kind(&self) -> SecretKind {
-        SecretKind::from_hash_kind(self.kind)
+        self.kind
     }
 
     pub fn read(mut self, sink: &mut dyn RowSink) -> Result<()> {
@@ -201,7 +230,7 @@ impl ColonRows {
             if line.trim_ascii().is_empty() {
                 continue;
             }
-            let (name, hex, status) = match parse_line(line) {
+            let (name, hex, status, shadow) = match parse_line(line) {
                 Line::Skip(policy) => {
                     sink.skipped(line_no, policy);
                     continue;
@@ -210,7 +239,8 @@ impl ColonRows {
                     sink.rejected(line_no, cause, detail)?;
                     continue;
                 }
-                Line::Credential { name, hash, status } => (name, hash, status),
+                Line::Credential { name, hash, status } => (name, hash, status, false),
+                Line::Shadow { name, hash, status } => (name, hash, status, true),
             };
             if name.len() > MAX_ACCOUNT_BYTES {
                 let detail = format!("account is longer than {MAX_ACCOUNT_BYTES} bytes");
@@ -231,11 +261,17 @@ impl ColonRows {
                 sink.skipped(line_no, policy);
                 continue;
             }
-            match decode_hash_field(hex, self.kind, &mut hash) {
-                Ok(n) => sink.account(AccountRow {
+            let checked = match self.kind.hash_kind() {
+                Some(kind) if !shadow => {
+                    decode_hash_field(hex, kind, &mut hash).map(|n| (self.kind, &hash[..n]))
+                }
+                _ => stored_hash_field(hex, &mut hash),
+            };
+            match checked {
+                Ok((kind, secret)) => sink.account(AccountRow {
                     account: name,
-                    secret: &hash[..n],
-                    kind: SecretKind::from_hash_kind(self.kind),
+                    secret,
+                    kind,
                     line: line_no,
                     status,
                     privileged: false,
@@ -301,10 +337,35 @@ mod tests {
         );
         assert!(has_no_hash(b"NO PASSWORD*********************"));
         assert!(has_no_hash(b""));
-        assert_eq!(first_credential_kind(b"[*] x\nu:1:aad3b435b51404eeaad3b435b51404ee:8846f7eaee8fb117ad06bdd830b7586c:::\n"), Some(HashKind::Ntlm));
+        assert!(has_no_hash(b"*") && has_no_hash(b"!"));
+    }
+
+    #[test]
+    fn shadow_lines() {
+        assert_eq!(
+            parse_line(b"root:$6$salt$hash:19700:0:99999:7:::"),
+            Line::Shadow {
+                name: b"root",
+                hash: b"$6$salt$hash",
+                status: AccountStatus::Unknown
+            }
+        );
+        assert_eq!(
+            parse_line(b"old:!$y$j9T$x$y:19700::::::"),
+            Line::Shadow {
+                name: b"old",
+                hash: b"$y$j9T$x$y",
+                status: AccountStatus::Disabled
+            }
+        );
+        assert_eq!(
+            first_credential_kind(b"daemon:*:19700:0:99999:7:::\n"),
+            Some(SecretKind::Salted)
+        );
+        assert_eq!(first_credential_kind(b"[*] x\nu:1:aad3b435b51404eeaad3b435b51404ee:8846f7eaee8fb117ad06bdd830b7586c:::\n"), Some(SecretKind::Ntlm));
         assert_eq!(
             first_credential_kind(b"u:5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8\n"),
-            Some(HashKind::Sha1)
+            Some(SecretKind::Sha1)
         );
         assert_eq!(first_credential_kind(b"email,password\n"), None);
     }

@@ -35,12 +35,15 @@ pub enum SecretKind {
     Plain,
     Sha1,
     Ntlm,
+    /// Stored password hashes (bcrypt, argon2, sha-crypt, ...), the scheme
+    /// read per row; checked against leaked pairs (`--combolist`).
+    Salted,
 }
 
 impl SecretKind {
     pub fn hash_kind(self) -> Option<HashKind> {
         match self {
-            SecretKind::Plain => None,
+            SecretKind::Plain | SecretKind::Salted => None,
             SecretKind::Sha1 => Some(HashKind::Sha1),
             SecretKind::Ntlm => Some(HashKind::Ntlm),
         }
@@ -101,7 +104,16 @@ const NTLM_NAMES: &[&str] = &[
     "unicodepwd",
     "password_ntlm",
 ];
-const GENERIC_HASH_NAMES: &[&str] = &["hash", "password_hash", "passwordhash", "pwdhash", "digest"];
+const GENERIC_HASH_NAMES: &[&str] = &[
+    "hash",
+    "password_hash",
+    "passwordhash",
+    "pwdhash",
+    "pass_hash",
+    "digest",
+    "encrypted_password",
+    "userpassword",
+];
 
 /// Lower-case, trimmed, spaces and dashes as underscores.
 fn normalise(header: &[u8]) -> String {
@@ -228,6 +240,22 @@ pub fn choose(
 /// (NTLM or MD5) and need `--secret-kind`.
 pub fn decide_kind(choice: &ColumnChoice, header: &str, samples: &[&[u8]]) -> Result<SecretKind> {
     let non_empty: Vec<&[u8]> = samples.iter().copied().filter(|s| !s.is_empty()).collect();
+    let all_stored_hashes =
+        || !non_empty.is_empty() && non_empty.iter().all(|s| crate::verify::detect(s).is_ok());
+    // A hash-named column is salted if its values are mostly recognised
+    // stored hashes; the odd unknown one is rejected per row, with its line.
+    let mostly_stored_hashes = || {
+        let known = non_empty
+            .iter()
+            .filter(|s| {
+                !matches!(
+                    crate::verify::detect(s),
+                    Err(crate::verify::HashError::Unknown)
+                )
+            })
+            .count();
+        known > 0 && known * 2 >= non_empty.len()
+    };
     let all_hex_of =
         |len: usize| !non_empty.is_empty() && non_empty.iter().all(|s| s.len() == len && is_hex(s));
     match choice.hint {
@@ -237,16 +265,23 @@ pub fn decide_kind(choice: &ColumnChoice, header: &str, samples: &[&[u8]]) -> Re
                 Ok(SecretKind::Sha1)
             } else if all_hex_of(32) {
                 Ok(SecretKind::Ntlm)
+            } else if mostly_stored_hashes() {
+                Ok(SecretKind::Salted)
             } else {
                 bail!(
-                    "column {header:?} does not hold SHA-1 (40 hex) or NTLM (32 hex) hashes in its first rows; \
-                     set --secret-kind if it does"
+                    "column {header:?} holds no recognised hashes in its first rows (SHA-1, NTLM, bcrypt, \
+                     argon2, scrypt, PBKDF2, sha-crypt, phpass, LDAP); set --secret-kind if it does"
                 )
             }
         }
         NameHint::Plain => {
             if non_empty.len() >= 3 && all_hex_of(40) {
                 Ok(SecretKind::Sha1)
+            } else if non_empty.len() >= 3
+                && all_stored_hashes()
+                && non_empty.iter().all(|s| !is_hex(s))
+            {
+                Ok(SecretKind::Salted)
             } else if non_empty.len() >= 3 && all_hex_of(32) {
                 bail!(
                     "column {header:?} holds 32-hex values: NTLM hashes or something else? \
@@ -293,13 +328,31 @@ mod tests {
         assert!(choose(&h, Some(&ColumnRef::Index(4)), None).is_err());
     }
 
+    fn p_of(header: &str) -> ColumnChoice {
+        choose(&headers(header), None, None).unwrap()
+    }
+
     #[test]
     fn kind_from_name_and_content() {
         let h = headers("email,hash");
         let c = choose(&h, None, None).unwrap();
         let sha = b"5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8".as_slice();
         assert_eq!(decide_kind(&c, "hash", &[sha]).unwrap(), SecretKind::Sha1);
-        assert!(decide_kind(&c, "hash", &[b"$2b$10$abc".as_slice()]).is_err());
+        let bcrypt = b"$2b$04$c95AwdWMKEAwA9X70Mw95e7OKFkUkUFVw2Z06eUddyiRtrgAhl6mW".as_slice();
+        assert_eq!(
+            decide_kind(&c, "hash", &[bcrypt]).unwrap(),
+            SecretKind::Salted
+        );
+        assert!(decide_kind(&c, "hash", &[b"hunter2".as_slice()]).is_err());
+        assert_eq!(
+            decide_kind(
+                &p_of("email,password"),
+                "password",
+                &[bcrypt, bcrypt, bcrypt]
+            )
+            .unwrap(),
+            SecretKind::Salted
+        );
         let p = choose(&headers("email,password"), None, None).unwrap();
         assert_eq!(
             decide_kind(&p, "password", &[sha, sha, sha]).unwrap(),

@@ -7,8 +7,8 @@
 use super::columns::{self, SecretKind};
 use super::decompress::{describe_read_error, Compression};
 use super::{
-    decode_hash_field, AccountRow, AccountStatus, InputOptions, RejectCause, RowSink, SkipPolicy,
-    MAX_ACCOUNT_BYTES, MAX_SECRET_BYTES,
+    decode_hash_field, stored_hash_field, AccountRow, AccountStatus, InputOptions, RejectCause,
+    RowSink, SkipPolicy, MAX_ACCOUNT_BYTES, MAX_SECRET_BYTES,
 };
 use anyhow::{bail, Result};
 use std::collections::VecDeque;
@@ -172,29 +172,35 @@ impl CsvRows {
                 sink.rejected(line, RejectCause::FieldTooLong, &detail)?;
                 continue;
             }
-            let secret = match self.kind.hash_kind() {
-                None if secret.len() > MAX_SECRET_BYTES => {
-                    let detail = format!("password is longer than {MAX_SECRET_BYTES} bytes");
-                    sink.rejected(line, RejectCause::FieldTooLong, &detail)?;
-                    continue;
-                }
-                None => secret,
-                Some(_) if secret.trim_ascii().is_empty() => {
+            if secret.len() > MAX_SECRET_BYTES {
+                let detail = format!("secret is longer than {MAX_SECRET_BYTES} bytes");
+                sink.rejected(line, RejectCause::FieldTooLong, &detail)?;
+                continue;
+            }
+            let trimmed = secret.trim_ascii();
+            let checked = match self.kind {
+                SecretKind::Plain => Ok((SecretKind::Plain, secret)),
+                _ if trimmed.is_empty() => {
                     sink.skipped(line, SkipPolicy::NoHash);
                     continue;
                 }
-                Some(kind) => match decode_hash_field(secret.trim_ascii(), kind, &mut hash) {
-                    Ok(n) => &hash[..n],
-                    Err((cause, detail)) => {
-                        sink.rejected(line, cause, &detail)?;
-                        continue;
-                    }
-                },
+                SecretKind::Salted => stored_hash_field(trimmed, &mut hash),
+                kind => {
+                    let hash_kind = kind.hash_kind().expect("unsalted kinds have a HashKind");
+                    decode_hash_field(trimmed, hash_kind, &mut hash).map(|n| (kind, &hash[..n]))
+                }
+            };
+            let (kind, secret) = match checked {
+                Ok(found) => found,
+                Err((cause, detail)) => {
+                    sink.rejected(line, cause, &detail)?;
+                    continue;
+                }
             };
             sink.account(AccountRow {
                 account,
                 secret,
-                kind: self.kind,
+                kind,
                 line,
                 status: AccountStatus::Unknown,
                 privileged: self

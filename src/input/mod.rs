@@ -36,6 +36,10 @@ pub enum RejectCause {
     BadHashLength,
     InvalidUtf8,
     MalformedLine,
+    /// A stored hash of no scheme credaudit knows.
+    UnknownHashScheme,
+    /// A stored hash whose scheme is known but whose structure is broken.
+    MalformedHash,
 }
 
 impl RejectCause {
@@ -48,6 +52,8 @@ impl RejectCause {
             RejectCause::BadHashLength => "bad_hash_length",
             RejectCause::InvalidUtf8 => "invalid_utf8",
             RejectCause::MalformedLine => "malformed_line",
+            RejectCause::UnknownHashScheme => "unknown_hash_scheme",
+            RejectCause::MalformedHash => "malformed_hash",
         }
     }
 }
@@ -246,6 +252,25 @@ impl Input {
             Body::Csv(rows) => rows.read(sink),
             Body::Colon(rows) => rows.read(sink),
         }
+    }
+}
+
+/// Check a stored-hash field (bcrypt, argon2, ...). A bare SHA-1 hex comes
+/// back as a SHA-1 row (a corpus can check it too); anything else as a
+/// salted row. Unknown and broken values are rejected, never "not leaked".
+pub(crate) fn stored_hash_field<'a>(
+    field: &'a [u8],
+    hash: &'a mut [u8; 20],
+) -> Result<(SecretKind, &'a [u8]), (RejectCause, String)> {
+    use crate::verify::{detect, HashError, Scheme};
+    match detect(field) {
+        Ok(Scheme::Sha1) => {
+            let n = decode_hash_field(field, crate::hash::HashKind::Sha1, hash)?;
+            Ok((SecretKind::Sha1, &hash[..n]))
+        }
+        Ok(_) => Ok((SecretKind::Salted, field)),
+        Err(e @ HashError::Unknown) => Err((RejectCause::UnknownHashScheme, e.to_string())),
+        Err(e @ HashError::Malformed(..)) => Err((RejectCause::MalformedHash, e.to_string())),
     }
 }
 

@@ -120,12 +120,12 @@ pub fn check_hashes(
                 .into_par_iter()
                 .flat_map_iter(|i| {
                     let hash = qs.hashes().get(i);
+                    let candidates = &candidates;
                     qs.accounts_of(i)
                         .iter()
                         .copied()
-                        .filter(|&a| !accounts.plaintext(a))
-                        .filter(|&a| candidates.matches_hash(accounts.name(a), qs.kind, hash))
-                        .collect::<Vec<_>>()
+                        .filter(move |&a| !accounts.plaintext(a))
+                        .filter(move |&a| candidates.matches_hash(accounts.name(a), qs.kind, hash))
                 })
                 .collect();
             for a in hits {

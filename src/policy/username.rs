@@ -64,21 +64,32 @@ pub fn matches_plaintext(name: &[u8], password: &[u8]) -> bool {
     if core.len() < MIN_BASE {
         return false;
     }
+    if name.is_ascii() && core.is_ascii() {
+        return matches_ascii(name, core);
+    }
     let core = String::from_utf8_lossy(core).to_lowercase().into_bytes();
     bases(name).contains(&core)
 }
 
-/// Suffixes tried on hashed passwords: digits, symbols and recent years.
-fn suffixes(this_year: u32) -> Vec<String> {
-    let mut s: Vec<String> = ["", "1", "12", "123", "1234", "01", "!", "1!", "123!"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    for year in this_year.saturating_sub(6)..=this_year + 1 {
-        s.push(year.to_string());
-        s.push(format!("{year}!"));
-    }
-    s
+/// [`matches_plaintext`] for ASCII, without allocating: it runs once per
+/// plaintext account, millions of times.
+fn matches_ascii(name: &[u8], core: &[u8]) -> bool {
+    let sam = sam_part(name);
+    let local = sam.split(|&b| b == b'@').next().unwrap_or(sam);
+    let lower = |b: &u8| b.to_ascii_lowercase();
+    let kept = |b: &&u8| !matches!(b, b'.' | b'_' | b'-');
+    [name, sam, local].iter().any(|base| {
+        core.eq_ignore_ascii_case(base)
+            || core.iter().map(lower).eq(base.iter().rev().map(lower))
+            || core
+                .iter()
+                .map(lower)
+                .eq(base.iter().filter(kept).map(lower))
+            || core
+                .iter()
+                .map(lower)
+                .eq(base.iter().rev().filter(kept).map(lower))
+    })
 }
 
 /// The current year (UTC), for year suffixes.
@@ -104,48 +115,131 @@ pub fn current_year() -> u32 {
     }
 }
 
-/// Candidate passwords for a hashed account: case forms of each base with
-/// each suffix.
+/// Candidate passwords for a hashed account. A hash cannot be unwound, so
+/// each candidate costs a hash per account: the set is kept to the forms
+/// people actually use (about 15; lil-pwny tries 5). For the account's short
+/// name (after `DOMAIN\`, or an email's local part): lower, Capitalised and
+/// UPPER case, without `.`/`_`/`-`, reversed; lower and Capitalised also with
+/// `1`, `123`, `!`, this year and this year plus `!`.
 pub struct Candidates {
-    suffixes: Vec<String>,
+    suffixes: Vec<Vec<u8>>,
 }
 
 impl Candidates {
     pub fn new(this_year: u32) -> Candidates {
+        let suffixes = [
+            "1".to_string(),
+            "123".into(),
+            "!".into(),
+            this_year.to_string(),
+            format!("{this_year}!"),
+        ];
         Candidates {
-            suffixes: suffixes(this_year),
+            suffixes: suffixes.into_iter().map(String::into_bytes).collect(),
         }
     }
 
     /// Does any candidate built from `name` hash to `hash` under `kind`?
     pub fn matches_hash(&self, name: &[u8], kind: HashKind, hash: &[u8]) -> bool {
-        let mut digest = [0u8; 20];
-        let mut candidate = Vec::with_capacity(64);
-        for base in bases(name) {
-            let text = String::from_utf8_lossy(&base).into_owned();
-            let mut capital = text.clone();
-            if let Some(first) = text.chars().next() {
-                capital = first.to_uppercase().chain(text.chars().skip(1)).collect();
+        let short = short_name(name);
+        if short.len() < MIN_BASE {
+            return false;
+        }
+        if short.is_ascii() && short.len() <= MAX_CANDIDATE {
+            let mut forms = [[0u8; MAX_CANDIDATE]; 5];
+            let n = short.len();
+            for (i, &b) in short.iter().enumerate() {
+                forms[0][i] = b.to_ascii_lowercase();
+                forms[1][i] = if i == 0 {
+                    b.to_ascii_uppercase()
+                } else {
+                    b.to_ascii_lowercase()
+                };
+                forms[2][i] = b.to_ascii_uppercase();
+                forms[4][n - 1 - i] = b.to_ascii_lowercase();
             }
-            let forms = [text.clone(), capital, text.to_uppercase()];
-            for (i, form) in forms.iter().enumerate() {
-                if forms[..i].contains(form) {
-                    continue;
+            let mut joined = 0;
+            for &b in short {
+                if !matches!(b, b'.' | b'_' | b'-') {
+                    forms[3][joined] = b.to_ascii_lowercase();
+                    joined += 1;
                 }
-                for suffix in &self.suffixes {
-                    candidate.clear();
-                    candidate.extend_from_slice(form.as_bytes());
-                    candidate.extend_from_slice(suffix.as_bytes());
-                    if hash_into(kind, &candidate, &mut digest[..kind.bytes()]).is_ok()
-                        && digest[..kind.bytes()] == *hash
-                    {
-                        return true;
-                    }
-                }
+            }
+            let [lower, capital, upper, joined, reversed] = [
+                &forms[0][..n],
+                &forms[1][..n],
+                &forms[2][..n],
+                &forms[3][..joined],
+                &forms[4][..n],
+            ];
+            return self.try_forms(kind, hash, [lower, capital], [upper, joined, reversed]);
+        }
+        let lower = String::from_utf8_lossy(short).to_lowercase();
+        let capital: String = lower
+            .chars()
+            .next()
+            .map(|c| c.to_uppercase().chain(lower.chars().skip(1)).collect())
+            .unwrap_or_default();
+        let joined: String = lower
+            .chars()
+            .filter(|c| !matches!(c, '.' | '_' | '-'))
+            .collect();
+        let reversed: String = lower.chars().rev().collect();
+        let upper = lower.to_uppercase();
+        self.try_forms(
+            kind,
+            hash,
+            [lower.as_bytes(), capital.as_bytes()],
+            [upper.as_bytes(), joined.as_bytes(), reversed.as_bytes()],
+        )
+    }
+
+    /// Try `suffixed` forms alone and with each suffix, and `plain` forms
+    /// alone (those equal to the first suffixed form are skipped).
+    fn try_forms(
+        &self,
+        kind: HashKind,
+        hash: &[u8],
+        suffixed: [&[u8]; 2],
+        plain: [&[u8]; 3],
+    ) -> bool {
+        let width = kind.bytes();
+        let mut digest = [0u8; 20];
+        let mut candidate = [0u8; MAX_CANDIDATE];
+        let mut is = |parts: &[&[u8]]| {
+            let len: usize = parts.iter().map(|p| p.len()).sum();
+            if len > MAX_CANDIDATE {
+                return false;
+            }
+            let mut at = 0;
+            for p in parts {
+                candidate[at..at + p.len()].copy_from_slice(p);
+                at += p.len();
+            }
+            // Reject on the first 8 bytes without a memcmp call: nearly
+            // every candidate differs there.
+            hash_into(kind, &candidate[..len], &mut digest[..width]).is_ok()
+                && u64::from_ne_bytes(digest[..8].try_into().expect("8 bytes"))
+                    == u64::from_ne_bytes(hash[..8].try_into().expect("hashes have 8+ bytes"))
+                && digest[..width] == *hash
+        };
+        for base in suffixed {
+            if is(&[base]) || self.suffixes.iter().any(|s| is(&[base, s])) {
+                return true;
             }
         }
-        false
+        plain.iter().any(|form| *form != suffixed[0] && is(&[form]))
     }
+}
+
+/// Longest candidate tried, in bytes.
+const MAX_CANDIDATE: usize = 128;
+
+/// The name a person would build a password from: the part after
+/// `DOMAIN\`, or an email's local part.
+fn short_name(name: &[u8]) -> &[u8] {
+    let sam = sam_part(name);
+    sam.split(|&b| b == b'@').next().unwrap_or(sam)
 }
 
 #[cfg(test)]
@@ -170,14 +264,14 @@ mod tests {
     #[test]
     fn hashed_variants() {
         let c = Candidates::new(2026);
-        assert!(c.matches_hash(
-            b"CONTOSO\\jdoe",
-            HashKind::Ntlm,
-            &ntlm(b"Jdoe2025!").unwrap()
-        ));
+        let nt = |pw: &str| ntlm(pw.as_bytes()).unwrap();
+        assert!(c.matches_hash(b"CONTOSO\\jdoe", HashKind::Ntlm, &nt("Jdoe2026!")));
+        assert!(c.matches_hash(b"CONTOSO\\jdoe", HashKind::Ntlm, &nt("jdoe123")));
         assert!(c.matches_hash(b"alice@example.com", HashKind::Sha1, &sha1(b"ALICE")));
-        assert!(c.matches_hash(b"alice", HashKind::Sha1, &sha1(b"ecila123")));
+        assert!(c.matches_hash(b"alice", HashKind::Sha1, &sha1(b"ecila")));
+        assert!(c.matches_hash(b"john.smith@x.com", HashKind::Sha1, &sha1(b"johnsmith")));
         assert!(!c.matches_hash(b"alice", HashKind::Sha1, &sha1(b"alice1999")));
+        assert!(!c.matches_hash(b"al", HashKind::Sha1, &sha1(b"al")));
         assert!(current_year() >= 2026);
     }
 }

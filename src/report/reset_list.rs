@@ -2,7 +2,7 @@
 //! be checked), in input order.
 //!
 //! Columns (stable; new ones are only ever appended):
-//! `account,origin,reasons,max_count,sources,account_status,severity,shared_group,shared_size`.
+//! `account,origin,reasons,max_count,sources,account_status,severity,shared_group,shared_size,match_tier`.
 //! Never a password, never a hash. Cells that a spreadsheet would run as a
 //! formula (starting with `=`, `+`, `-`, `@`, tab or CR) get a leading `'`.
 
@@ -11,7 +11,7 @@ use crate::findings::Findings;
 use anyhow::Result;
 use std::io::Write;
 
-pub const HEADER: [&str; 9] = [
+pub const HEADER: [&str; 10] = [
     "account",
     "origin",
     "reasons",
@@ -21,6 +21,7 @@ pub const HEADER: [&str; 9] = [
     "severity",
     "shared_group",
     "shared_size",
+    "match_tier",
 ];
 
 /// Neutralise spreadsheet formula injection (OWASP CSV injection).
@@ -63,7 +64,8 @@ pub fn write(
             .shared
             .map(|(g, n)| (g.to_string(), n.to_string()))
             .unwrap_or_default();
-        let cells: [&[u8]; 9] = [
+        let tier = finding.tier.map_or("", |t| t.name());
+        let cells: [&[u8]; 10] = [
             accounts.name(id),
             origin.as_bytes(),
             reasons.as_bytes(),
@@ -73,6 +75,7 @@ pub fn write(
             severity.as_bytes(),
             group.as_bytes(),
             size.as_bytes(),
+            tier.as_bytes(),
         ];
         csv.write_record(cells.iter().map(|c| neutralise(c)))?;
         rows += 1;

@@ -26,6 +26,10 @@ pub struct Summary {
     pub accounts_unchecked: u64,
     pub report_rows: u64,
     pub shared_groups: Vec<SharedGroupSummary>,
+    /// Salted-hash exports: accounts per stored-hash scheme.
+    pub stored_hash_schemes: BTreeMap<String, u64>,
+    /// The `--combolist` pass, when one was given.
+    pub combolist: Option<crate::combolist::Stats>,
     pub distinct_hashes: BTreeMap<HashKind, u64>,
     pub min_count: u64,
     pub sources: Vec<SourceSummary>,

@@ -142,7 +142,8 @@ pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
             "account_status",
             "severity",
             "shared_group",
-            "shared_size"
+            "shared_size",
+            "match_tier"
         ]
     );
     reader
