@@ -22,12 +22,13 @@
 
 #[path = "../tests/api_server/mod.rs"]
 mod api_server;
+mod common;
 
 use api_server::{Mode, Options, Server};
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const TARGET_RPS: f64 = 5000.0;
 const TARGET_DOWNLOAD: Duration = Duration::from_secs(300);
@@ -51,41 +52,19 @@ struct Measured {
     code: i32,
 }
 
-/// Spawn and reap with `wait4` for the child's peak RSS.
+/// Run the child, with this process's (the server's) CPU time meanwhile.
 fn measure(cmd: &mut Command) -> Measured {
-    let started = Instant::now();
     let server_cpu = own_cpu();
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
+    let run = common::measure(cmd.stdout(Stdio::null()).stderr(Stdio::inherit()))
         .expect("spawn credaudit");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain old data; zero is a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: pid is our own unreaped child; the pointers are valid.
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if r == pid {
-            break;
-        }
-        assert_eq!(
-            std::io::Error::last_os_error().kind(),
-            std::io::ErrorKind::Interrupted
-        );
-    }
-    let wall = started.elapsed();
-    drop(child);
     Measured {
-        wall,
-        cpu: timeval(usage.ru_utime) + timeval(usage.ru_stime),
+        wall: run.wall,
+        cpu: Duration::from_secs_f64(run.cpu),
         server_cpu: own_cpu() - server_cpu,
-        rss_mib: usage.ru_maxrss as f64 / 1024.0,
-        code: if libc::WIFEXITED(status) {
-            libc::WEXITSTATUS(status)
-        } else {
-            -1
+        rss_mib: run.rss as f64 / 1048576.0,
+        code: match run.exit {
+            common::Exit::Code(c) => c,
+            common::Exit::Signal(_) => -1,
         },
     }
 }

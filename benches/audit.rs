@@ -607,7 +607,6 @@ fn source_version() -> String {
     }
 }
 
-
 /// A command line as a copy-pastable string.
 fn show(cmd: &Command) -> String {
     let mut parts = vec![quote(cmd.get_program())];

@@ -88,6 +88,11 @@ impl QuerySet {
     }
 }
 
+/// The 5-hex prefix of a hash as a number (its first 20 bits).
+pub fn prefix_of(hash: &[u8]) -> u32 {
+    (u32::from(hash[0]) << 12) | (u32::from(hash[1]) << 4) | (u32::from(hash[2]) >> 4)
+}
+
 /// A borrowed, sorted array of fixed-width hashes.
 #[derive(Clone, Copy)]
 pub struct Hashes<'a> {
@@ -115,6 +120,20 @@ impl<'a> Hashes<'a> {
 
     pub fn get(&self, i: usize) -> &'a [u8] {
         &self.flat[i * self.width..(i + 1) * self.width]
+    }
+
+    /// The runs of hashes sharing a 5-hex prefix, as (prefix, start, end):
+    /// what per-prefix sources (a mirror directory, the range API) ask for.
+    pub fn prefix_groups(&self) -> Vec<(u32, usize, usize)> {
+        let mut groups = Vec::new();
+        let mut start = 0;
+        for i in 1..=self.len() {
+            if i == self.len() || prefix_of(self.get(i)) != prefix_of(self.get(start)) {
+                groups.push((prefix_of(self.get(start)), start, i));
+                start = i;
+            }
+        }
+        groups
     }
 
     /// First index whose hash is not less than `key`.
@@ -150,5 +169,10 @@ mod tests {
         assert_eq!(q.accounts_of(1), &[0, 2]);
         assert_eq!(q.hashes().lower_bound(&[2; 16]), 1);
         assert_eq!(q.hashes().lower_bound(&[3; 16]), 2);
+        // [1;16] and [2;16] have prefixes 0x01010 and 0x02020.
+        assert_eq!(
+            q.hashes().prefix_groups(),
+            [(0x01010, 0, 1), (0x02020, 1, 2)]
+        );
     }
 }

@@ -70,11 +70,6 @@ pub fn prefix_hex(prefix: u32) -> String {
     format!("{prefix:05X}")
 }
 
-/// The 5-hex prefix of a hash as a number (its first 20 bits).
-pub fn prefix_of(hash: &[u8]) -> u32 {
-    (u32::from(hash[0]) << 12) | (u32::from(hash[1]) << 4) | (u32::from(hash[2]) >> 4)
-}
-
 /// A validated range: `SUFFIX:COUNT` lines, upper-case, CRLF, sorted by
 /// suffix, without count-0 padding lines. This is also the content of a
 /// mirror's prefix file and of a cache entry.

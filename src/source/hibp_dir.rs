@@ -18,11 +18,6 @@ pub struct PrefixDir {
     kind: [HashKind; 1],
 }
 
-/// The 5-hex prefix of a hash as a number (its first 20 bits).
-fn prefix_of(hash: &[u8]) -> u32 {
-    (u32::from(hash[0]) << 12) | (u32::from(hash[1]) << 4) | (u32::from(hash[2]) >> 4)
-}
-
 impl PrefixDir {
     pub fn open(path: &Path) -> Result<PrefixDir> {
         let sample = Self::sample_file(path)?;
@@ -151,15 +146,7 @@ impl Source for PrefixDir {
         if query.kind != self.kind[0] || query.hashes.is_empty() {
             return Ok(Answer::default());
         }
-        let hashes = query.hashes;
-        let mut groups = Vec::new();
-        let mut start = 0;
-        for i in 1..=hashes.len() {
-            if i == hashes.len() || prefix_of(hashes.get(i)) != prefix_of(hashes.get(start)) {
-                groups.push((prefix_of(hashes.get(start)), start, i));
-                start = i;
-            }
-        }
+        let groups = query.hashes.prefix_groups();
         let results: Vec<_> = groups
             .par_iter()
             .map(|&(prefix, start, end)| {

@@ -19,8 +19,7 @@
 use super::{Answer, Hits, Lookup, RequestStats, Source, SourceInfo};
 use crate::hash::HashKind;
 use crate::range_client::{
-    prefix_hex, prefix_of, replace_file, ClientOptions, Fetched, Range, RangeClient, Stats,
-    Validators,
+    prefix_hex, replace_file, ClientOptions, Fetched, Range, RangeClient, Stats, Validators,
 };
 use anyhow::{bail, Context, Result};
 use futures_util::StreamExt;
@@ -181,14 +180,7 @@ impl Source for RangeApi {
         if hashes.is_empty() {
             return Ok(Answer::default());
         }
-        let mut groups = Vec::new();
-        let mut start = 0;
-        for i in 1..=hashes.len() {
-            if i == hashes.len() || prefix_of(hashes.get(i)) != prefix_of(hashes.get(start)) {
-                groups.push((prefix_of(hashes.get(start)), start, i));
-                start = i;
-            }
-        }
+        let groups = hashes.prefix_groups();
         let hint = (groups.len() > MIRROR_HINT_PREFIXES).then(|| {
             format!(
                 "{} distinct prefixes to fetch: for audits this large, mirror the corpus once with `credaudit download --out DIR` and audit with `--corpus DIR`",
