@@ -21,6 +21,8 @@ pub struct Accounts {
     names: Vec<u8>,
     name_ends: Vec<u64>,
     packed: Vec<u64>,
+    /// Some account came as a hash rather than plaintext.
+    any_hashed: bool,
 }
 
 /// Where an account came from.
@@ -50,6 +52,7 @@ impl Accounts {
             AccountStatus::Enabled => 1,
             AccountStatus::Disabled => 2,
         };
+        self.any_hashed |= !flags.plaintext;
         self.names.extend_from_slice(name);
         self.name_ends.push(self.names.len() as u64);
         self.packed.push(
@@ -91,6 +94,11 @@ impl Accounts {
     /// Marked privileged (`--admin-col`, `--admins`).
     pub fn privileged(&self, id: AccountId) -> bool {
         self.packed[id as usize] & PRIVILEGED_BIT != 0
+    }
+
+    /// Some account came as a hash (a username check must hash candidates).
+    pub fn any_hashed(&self) -> bool {
+        self.any_hashed
     }
 
     /// The export gave the plaintext (rather than a hash).

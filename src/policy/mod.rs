@@ -113,7 +113,7 @@ pub fn check_hashes(
             findings.shared(a, g.id, g.size, mix && accounts.privileged(a));
         }
     }
-    if findings.is_enabled(Reason::Username) {
+    if findings.is_enabled(Reason::Username) && accounts.any_hashed() {
         let candidates = username::Candidates::new(username::current_year());
         for qs in querysets {
             let hits: Vec<u32> = (0..qs.len())

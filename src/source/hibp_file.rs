@@ -218,7 +218,11 @@ impl SortedFile {
         if at == 0 {
             return Some(0);
         }
-        let s = memchr(b'\n', &self.map[at - 1..limit]).map(|p| at + p)?;
+        // Lines are ~45 bytes: a plain scan finds the next one before a
+        // vectorised search would have set up.
+        let window = &self.map[at - 1..limit];
+        let near = window.iter().take(128).position(|&b| b == b'\n');
+        let s = near.or_else(|| memchr(b'\n', window)).map(|p| at + p)?;
         (s < limit).then_some(s)
     }
 
@@ -265,7 +269,11 @@ impl SortedFile {
         };
         let mut first: Option<usize> = None;
         let mut released = 0;
+        let end = range.end;
         for (done, qi) in range.enumerate() {
+            if qi + 1 < end {
+                self.prefetch_guess(hashes.get(qi + 1), &at);
+            }
             if let Some(count) = self.find(hashes.get(qi), &mut at)? {
                 hits.push((qi, Some(count)));
             }
@@ -285,12 +293,40 @@ impl SortedFile {
         Ok(hits)
     }
 
+    /// Ask the CPU to start loading where the next query will probably
+    /// land, so its memory latency overlaps the current search.
+    #[inline]
+    fn prefetch_guess(&self, key: &[u8], at: &Position) {
+        let n = self.bytes();
+        let len = self.map.len();
+        if len - at.lo <= LINEAR_BYTES {
+            return;
+        }
+        let guess = interpolate(
+            key,
+            &at.klo[..n],
+            &[0xFF; 20][..n],
+            at.lo,
+            len,
+            self.avg_line,
+        );
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `guess` is inside the map; prefetching has no effect on
+        // program state and never faults.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let p = self.map.as_ptr().add(guess);
+            _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(p.add(64).min(self.map.as_ptr().add(len - 1)) as *const i8);
+        }
+    }
+
     /// Parse the line at `start` and check it sorts within `[klo, khi]`.
     #[inline]
     fn probe(&self, start: usize, klo: &Key, khi: &Key) -> Result<(Key, u64, usize)> {
         let n = self.bytes();
         let (k, count, next) = self.key_at(start)?;
-        if k[..n] < klo[..n] || k[..n] > khi[..n] {
+        if cmp_keys(&k[..n], &klo[..n]).is_lt() || cmp_keys(&k[..n], &khi[..n]).is_gt() {
             return Err(self.unsorted(start));
         }
         Ok((k, count, next))
