@@ -203,37 +203,53 @@ impl Candidates {
         suffixed: [&[u8]; 2],
         plain: [&[u8]; 3],
     ) -> bool {
-        let width = kind.bytes();
-        let mut digest = [0u8; 20];
-        let mut candidate = [0u8; MAX_CANDIDATE];
-        let mut is = |parts: &[&[u8]]| {
+        // Lay every candidate out first, then hash them together.
+        let mut buf = [[0u8; MAX_CANDIDATE]; MAX_CANDIDATES];
+        let mut lens = [0usize; MAX_CANDIDATES];
+        let mut count = 0;
+        let mut push = |parts: &[&[u8]]| {
             let len: usize = parts.iter().map(|p| p.len()).sum();
-            if len > MAX_CANDIDATE {
-                return false;
+            if len <= MAX_CANDIDATE && count < MAX_CANDIDATES {
+                let mut at = 0;
+                for p in parts {
+                    buf[count][at..at + p.len()].copy_from_slice(p);
+                    at += p.len();
+                }
+                lens[count] = len;
+                count += 1;
             }
-            let mut at = 0;
-            for p in parts {
-                candidate[at..at + p.len()].copy_from_slice(p);
-                at += p.len();
-            }
-            // Reject on the first 8 bytes without a memcmp call: nearly
-            // every candidate differs there.
-            hash_into(kind, &candidate[..len], &mut digest[..width]).is_ok()
-                && u64::from_ne_bytes(digest[..8].try_into().expect("8 bytes"))
-                    == u64::from_ne_bytes(hash[..8].try_into().expect("hashes have 8+ bytes"))
-                && digest[..width] == *hash
         };
         for base in suffixed {
-            if is(&[base]) || self.suffixes.iter().any(|s| is(&[base, s])) {
-                return true;
+            push(&[base]);
+            for suffix in &self.suffixes {
+                push(&[base, suffix]);
             }
         }
-        plain.iter().any(|form| *form != suffixed[0] && is(&[form]))
+        for form in plain.iter().filter(|form| **form != suffixed[0]) {
+            push(&[form]);
+        }
+        let candidates: Vec<&[u8]> = (0..count).map(|i| &buf[i][..lens[i]]).collect();
+        let width = kind.bytes();
+        if kind == HashKind::Ntlm && candidates.iter().all(|c| crate::hash::fits_one_block(c)) {
+            return candidates.chunks(crate::hash::LANES).any(|chunk| {
+                let lanes = std::array::from_fn(|l| chunk[l.min(chunk.len() - 1)]);
+                let want = u128::from_ne_bytes(hash.try_into().expect("NTLM is 16 bytes"));
+                crate::hash::ntlm_short_ascii_x8(lanes)
+                    .iter()
+                    .any(|digest| u128::from_ne_bytes(*digest) == want)
+            });
+        }
+        let mut digest = [0u8; 20];
+        candidates
+            .iter()
+            .any(|c| hash_into(kind, c, &mut digest[..width]).is_ok() && digest[..width] == *hash)
     }
 }
 
 /// Longest candidate tried, in bytes.
-const MAX_CANDIDATE: usize = 128;
+const MAX_CANDIDATE: usize = 64;
+/// Candidates per account at most (two forms × six, three plain).
+const MAX_CANDIDATES: usize = 16;
 
 /// The name a person would build a password from: the part after
 /// `DOMAIN\`, or an email's local part.
