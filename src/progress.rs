@@ -32,7 +32,7 @@ impl Progress {
         let bar = ProgressBar::with_draw_target(None, self.target());
         bar.set_style(
             ProgressStyle::with_template(
-                "{spinner} {msg}: {human_pos} {prefix} [{per_sec}, {elapsed}]",
+                "{spinner} {msg}: {human_pos} {prefix} [{per_sec:0}, {elapsed}]",
             )
             .expect("valid template"),
         );
@@ -47,7 +47,7 @@ impl Progress {
         let bar = ProgressBar::with_draw_target(Some(len), self.target());
         bar.set_style(
             ProgressStyle::with_template(
-                "{msg} [{bar:30}] {human_pos}/{human_len} hashes [{per_sec}, eta {eta}]",
+                "{msg} [{bar:30}] {human_pos}/{human_len} hashes [{per_sec:0}, eta {eta}]",
             )
             .expect("valid template")
             .progress_chars("=> "),
