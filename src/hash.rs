@@ -132,16 +132,67 @@ pub fn ntlm_short_ascii_x8(passwords: [&[u8]; LANES]) -> [[u8; 16]; LANES] {
     ntlm_x8_body(passwords)
 }
 
-/// [`ntlm_x8_body`] compiled for AVX2: eight 32-bit lanes in one register.
+/// The eight-lane MD4 in AVX2 registers: one 256-bit register holds the
+/// same state word of all eight passwords.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn ntlm_x8_avx2(passwords: [&[u8]; LANES]) -> [[u8; 16]; LANES] {
-    ntlm_x8_body(passwords)
+    use std::arch::x86_64::*;
+    let words = x8_words(passwords);
+    // SAFETY: each load reads the eight u32 of one array of eight u32.
+    let w: [__m256i; 16] =
+        std::array::from_fn(|k| unsafe { _mm256_loadu_si256(words[k].as_ptr().cast()) });
+    macro_rules! rotl {
+        ($x:expr, $s:literal) => {{
+            let x = $x;
+            _mm256_or_si256(
+                _mm256_slli_epi32::<$s>(x),
+                _mm256_srli_epi32::<{ 32 - $s }>(x),
+            )
+        }};
+    }
+    let f = |x, y, z| _mm256_or_si256(_mm256_and_si256(x, y), _mm256_andnot_si256(x, z));
+    let g = |x, y, z| {
+        _mm256_or_si256(
+            _mm256_and_si256(x, _mm256_or_si256(y, z)),
+            _mm256_and_si256(y, z),
+        )
+    };
+    let h = |x, y, z| _mm256_xor_si256(_mm256_xor_si256(x, y), z);
+    let add3 = |a, b, c| _mm256_add_epi32(_mm256_add_epi32(a, b), c);
+    let k2 = _mm256_set1_epi32(0x5A82_7999);
+    let k3 = _mm256_set1_epi32(0x6ED9_EBA1);
+    let init = MD4_INIT.map(|v| _mm256_set1_epi32(v as i32));
+    let [mut a, mut b, mut c, mut d] = init;
+    for k in [0, 4, 8, 12] {
+        a = rotl!(add3(a, f(b, c, d), w[k]), 3);
+        d = rotl!(add3(d, f(a, b, c), w[k + 1]), 7);
+        c = rotl!(add3(c, f(d, a, b), w[k + 2]), 11);
+        b = rotl!(add3(b, f(c, d, a), w[k + 3]), 19);
+    }
+    for k in [0, 1, 2, 3] {
+        a = rotl!(_mm256_add_epi32(add3(a, g(b, c, d), w[k]), k2), 3);
+        d = rotl!(_mm256_add_epi32(add3(d, g(a, b, c), w[k + 4]), k2), 5);
+        c = rotl!(_mm256_add_epi32(add3(c, g(d, a, b), w[k + 8]), k2), 9);
+        b = rotl!(_mm256_add_epi32(add3(b, g(c, d, a), w[k + 12]), k2), 13);
+    }
+    for k in [0, 2, 1, 3] {
+        a = rotl!(_mm256_add_epi32(add3(a, h(b, c, d), w[k]), k3), 3);
+        d = rotl!(_mm256_add_epi32(add3(d, h(a, b, c), w[k + 8]), k3), 9);
+        c = rotl!(_mm256_add_epi32(add3(c, h(d, a, b), w[k + 4]), k3), 11);
+        b = rotl!(_mm256_add_epi32(add3(b, h(c, d, a), w[k + 12]), k3), 15);
+    }
+    let mut state = [[0u32; LANES]; 4];
+    for (i, v) in [a, b, c, d].into_iter().enumerate() {
+        // SAFETY: the store writes the eight u32 of one array of eight u32.
+        unsafe { _mm256_storeu_si256(state[i].as_mut_ptr().cast(), _mm256_add_epi32(v, init[i])) };
+    }
+    x8_digests(&state)
 }
 
-#[inline(always)]
-fn ntlm_x8_body(passwords: [&[u8]; LANES]) -> [[u8; 16]; LANES] {
-    type V = [u32; LANES];
+/// The padded one-block MD4 input of eight passwords, word by word, lane
+/// by lane.
+fn x8_words(passwords: [&[u8]; LANES]) -> [[u32; LANES]; 16] {
     let mut w = [[0u32; LANES]; 16];
     for (lane, password) in passwords.iter().enumerate() {
         debug_assert!(fits_one_block(password));
@@ -152,6 +203,24 @@ fn ntlm_x8_body(passwords: [&[u8]; LANES]) -> [[u8; 16]; LANES] {
         w[n / 2][lane] |= 0x80 << (16 * (n % 2));
         w[14][lane] = (n as u32) * 16;
     }
+    w
+}
+
+/// Eight digests from the final state words (`state[word][lane]`).
+fn x8_digests(state: &[[u32; LANES]; 4]) -> [[u8; 16]; LANES] {
+    std::array::from_fn(|lane| {
+        let mut out = [0u8; 16];
+        for (i, v) in state.iter().enumerate() {
+            out[i * 4..i * 4 + 4].copy_from_slice(&v[lane].to_le_bytes());
+        }
+        out
+    })
+}
+
+/// The portable eight-lane MD4 (for CPUs without AVX2).
+fn ntlm_x8_body(passwords: [&[u8]; LANES]) -> [[u8; 16]; LANES] {
+    type V = [u32; LANES];
+    let w = x8_words(passwords);
     let add = |a: V, b: V| -> V { std::array::from_fn(|i| a[i].wrapping_add(b[i])) };
     let add_k = |a: V, k: u32| -> V { std::array::from_fn(|i| a[i].wrapping_add(k)) };
     let rotl = |a: V, s: u32| -> V { std::array::from_fn(|i| a[i].rotate_left(s)) };
@@ -179,13 +248,14 @@ fn ntlm_x8_body(passwords: [&[u8]; LANES]) -> [[u8; 16]; LANES] {
         c = rotl(add_k(add(add(c, h(d, a, b)), w[k + 4]), 0x6ED9_EBA1), 11);
         b = rotl(add_k(add(add(b, h(c, d, a)), w[k + 12]), 0x6ED9_EBA1), 15);
     }
-    std::array::from_fn(|lane| {
-        let mut out = [0u8; 16];
-        for (i, v) in [a, b, c, d].iter().enumerate() {
-            out[i * 4..i * 4 + 4].copy_from_slice(&v[lane].wrapping_add(MD4_INIT[i]).to_le_bytes());
-        }
-        out
-    })
+    let [a, b, c, d] = [a, b, c, d]
+        .iter()
+        .zip(MD4_INIT)
+        .map(|(v, init)| v.map(|x| x.wrapping_add(init)))
+        .collect::<Vec<_>>()
+        .try_into()
+        .expect("four state words");
+    x8_digests(&[a, b, c, d])
 }
 
 const MD4_INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
@@ -357,6 +427,7 @@ mod tests {
             ntlm_short_ascii_x8([b"password"; LANES])[3],
             ntlm(b"password").unwrap()
         );
+        assert_eq!(ntlm_x8_body(lanes), many, "portable and AVX2 lanes agree");
     }
 
     #[test]
