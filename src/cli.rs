@@ -299,6 +299,8 @@ pub enum KindArg {
     Plain,
     Sha1,
     Ntlm,
+    /// Stored password hashes (bcrypt, argon2, ...), scheme read per row.
+    Salted,
 }
 
 /// A finding reason, for `--only` and `--exclude`.
@@ -391,6 +393,7 @@ impl AuditArgs {
                     KindArg::Plain => SecretKind::Plain,
                     KindArg::Sha1 => SecretKind::Sha1,
                     KindArg::Ntlm => SecretKind::Ntlm,
+                    KindArg::Salted => SecretKind::Salted,
                 }),
                 admin_col: self.admin_col,
                 skip: SkipRules {

@@ -310,6 +310,31 @@ fn unknown_and_malformed_stored_hashes_are_rejected_not_clean() {
 }
 
 #[test]
+fn secret_kind_salted_forces_stored_hashes_in_a_password_column() {
+    let wd = Workdir::new();
+    let rows = reference_rows();
+    let (_, pw, bcrypt, _) = rows
+        .iter()
+        .find(|r| r.0 == "bcrypt" && r.3)
+        .unwrap()
+        .clone();
+    wd.write("export.csv", format!("email,password\na@x.com,{bcrypt}\n"));
+    wd.write("combo.txt", format!("a@x.com:{pw}\n"));
+    let run = wd
+        .cmd(&[
+            "audit",
+            "export.csv",
+            "--combolist",
+            "combo.txt",
+            "--secret-kind",
+            "salted",
+        ])
+        .run()
+        .code(1);
+    assert_eq!(run.rows()[0][2], "pair-leaked");
+}
+
+#[test]
 fn salted_export_without_combolist_is_a_usage_error() {
     let wd = Workdir::new();
     let rows = reference_rows();
