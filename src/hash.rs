@@ -120,16 +120,17 @@ pub fn fits_one_block(password: &[u8]) -> bool {
 }
 
 /// NTLM of eight short ASCII passwords at once (each must satisfy
-/// [`fits_one_block`]): the same MD4 steps on eight lanes, which the
-/// compiler turns into vector instructions. Username-variant checks hash
-/// about fifteen candidates for every account of a dump.
+/// [`fits_one_block`]): the same MD4 steps on eight lanes of AVX2
+/// registers where the CPU has them. Username-variant checks hash about
+/// fifteen candidates for every account of a dump.
 pub fn ntlm_short_ascii_x8(passwords: [&[u8]; LANES]) -> [[u8; 16]; LANES] {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
         return unsafe { ntlm_x8_avx2(passwords) };
     }
-    ntlm_x8_body(passwords)
+    // Without AVX2, one lane at a time is as fast as eight scalar lanes.
+    passwords.map(ntlm_short_ascii)
 }
 
 /// The eight-lane MD4 in AVX2 registers: one 256-bit register holds the
@@ -215,47 +216,6 @@ fn x8_digests(state: &[[u32; LANES]; 4]) -> [[u8; 16]; LANES] {
         }
         out
     })
-}
-
-/// The portable eight-lane MD4 (for CPUs without AVX2).
-fn ntlm_x8_body(passwords: [&[u8]; LANES]) -> [[u8; 16]; LANES] {
-    type V = [u32; LANES];
-    let w = x8_words(passwords);
-    let add = |a: V, b: V| -> V { std::array::from_fn(|i| a[i].wrapping_add(b[i])) };
-    let add_k = |a: V, k: u32| -> V { std::array::from_fn(|i| a[i].wrapping_add(k)) };
-    let rotl = |a: V, s: u32| -> V { std::array::from_fn(|i| a[i].rotate_left(s)) };
-    let f = |x: V, y: V, z: V| -> V { std::array::from_fn(|i| (x[i] & y[i]) | (!x[i] & z[i])) };
-    let g = |x: V, y: V, z: V| -> V {
-        std::array::from_fn(|i| (x[i] & y[i]) | (x[i] & z[i]) | (y[i] & z[i]))
-    };
-    let h = |x: V, y: V, z: V| -> V { std::array::from_fn(|i| x[i] ^ y[i] ^ z[i]) };
-    let [mut a, mut b, mut c, mut d] = MD4_INIT.map(|v| [v; LANES]);
-    for k in [0, 4, 8, 12] {
-        a = rotl(add(add(a, f(b, c, d)), w[k]), 3);
-        d = rotl(add(add(d, f(a, b, c)), w[k + 1]), 7);
-        c = rotl(add(add(c, f(d, a, b)), w[k + 2]), 11);
-        b = rotl(add(add(b, f(c, d, a)), w[k + 3]), 19);
-    }
-    for k in [0, 1, 2, 3] {
-        a = rotl(add_k(add(add(a, g(b, c, d)), w[k]), 0x5A82_7999), 3);
-        d = rotl(add_k(add(add(d, g(a, b, c)), w[k + 4]), 0x5A82_7999), 5);
-        c = rotl(add_k(add(add(c, g(d, a, b)), w[k + 8]), 0x5A82_7999), 9);
-        b = rotl(add_k(add(add(b, g(c, d, a)), w[k + 12]), 0x5A82_7999), 13);
-    }
-    for k in [0, 2, 1, 3] {
-        a = rotl(add_k(add(add(a, h(b, c, d)), w[k]), 0x6ED9_EBA1), 3);
-        d = rotl(add_k(add(add(d, h(a, b, c)), w[k + 8]), 0x6ED9_EBA1), 9);
-        c = rotl(add_k(add(add(c, h(d, a, b)), w[k + 4]), 0x6ED9_EBA1), 11);
-        b = rotl(add_k(add(add(b, h(c, d, a)), w[k + 12]), 0x6ED9_EBA1), 15);
-    }
-    let [a, b, c, d] = [a, b, c, d]
-        .iter()
-        .zip(MD4_INIT)
-        .map(|(v, init)| v.map(|x| x.wrapping_add(init)))
-        .collect::<Vec<_>>()
-        .try_into()
-        .expect("four state words");
-    x8_digests(&[a, b, c, d])
 }
 
 const MD4_INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
@@ -427,7 +387,11 @@ mod tests {
             ntlm_short_ascii_x8([b"password"; LANES])[3],
             ntlm(b"password").unwrap()
         );
-        assert_eq!(ntlm_x8_body(lanes), many, "portable and AVX2 lanes agree");
+        assert_eq!(
+            lanes.map(ntlm_short_ascii),
+            many,
+            "fallback and AVX2 lanes agree"
+        );
     }
 
     #[test]

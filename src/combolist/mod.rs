@@ -198,17 +198,20 @@ fn stream(
         .with_context(|| format!("cannot open combolist {}", path.display()))?;
     let bar = progress.counter(&format!("combolist {}", path.display()));
     bar.set_prefix("lines");
-    let mut lines: Vec<Vec<u8>> = Vec::with_capacity(BATCH_LINES);
+    // One buffer for a whole batch of lines (wiped after each batch), not
+    // an allocation per line: combolists run to billions of lines.
+    let mut text: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(BATCH_LINES * 64));
+    let mut ends: Vec<usize> = Vec::with_capacity(BATCH_LINES);
     let mut done = false;
     while !done {
-        lines.clear();
-        while lines.len() < BATCH_LINES {
-            let mut line = Vec::new();
-            let n = reader.read_until(b'\n', &mut line).map_err(|e| {
+        text.clear();
+        ends.clear();
+        while ends.len() < BATCH_LINES {
+            let n = reader.read_until(b'\n', &mut text).map_err(|e| {
                 anyhow::anyhow!(
                     "combolist {}: after line {}: {}",
                     path.display(),
-                    pass.stats.lines_read + lines.len() as u64,
+                    pass.stats.lines_read + ends.len() as u64,
                     decompress::describe_read_error(&e, compression)
                 )
             })?;
@@ -216,30 +219,37 @@ fn stream(
                 done = true;
                 break;
             }
-            if line.ends_with(b"\n") {
-                line.pop();
-            }
-            lines.push(line);
+            ends.push(text.len());
         }
-        let joined: Vec<Result<Vec<(AccountId, Tier)>, line::Malformed>> = lines
-            .par_iter()
-            .map(|l| {
+        let line = |i: usize| {
+            let start = if i == 0 { 0 } else { ends[i - 1] };
+            let l = &text[start..ends[i]];
+            l.strip_suffix(b"\n").unwrap_or(l)
+        };
+        // None for blank lines, which are not counted as read.
+        let joined: Vec<Option<Result<Vec<(AccountId, Tier)>, line::Malformed>>> = (0..ends.len())
+            .into_par_iter()
+            .map(|i| {
+                let l = line(i);
                 if l.trim_ascii().is_empty() {
-                    return Ok(Vec::new());
+                    return None;
                 }
-                let pair = line::split(l)?;
-                let mut out = Vec::new();
-                index.lookup(pair.identity, &mut out);
-                Ok(out)
+                Some(line::split(l).map(|pair| {
+                    let mut out = Vec::new();
+                    index.lookup(pair.identity, &mut out);
+                    out
+                }))
             })
             .collect();
-        for (l, result) in lines.iter().zip(joined) {
+        for (i, result) in joined.into_iter().enumerate() {
+            let Some(result) = result else { continue };
+            pass.stats.lines_read += 1;
             match result {
                 Err(cause) => pass.stats.lines_malformed.add(cause.name(), 1),
                 Ok(matches) if matches.is_empty() => {}
                 Ok(matches) => {
                     pass.stats.lines_matched += 1;
-                    let pair = line::split(l).expect("split succeeded above");
+                    let pair = line::split(line(i)).expect("split succeeded above");
                     for (account, tier) in matches {
                         *pass.stats.matches_by_tier.entry(tier).or_default() += 1;
                         pass.take(account, tier, &pair.password, findings);
@@ -247,11 +257,8 @@ fn stream(
                 }
             }
         }
-        pass.stats.lines_read += lines.iter().filter(|l| !l.trim_ascii().is_empty()).count() as u64;
-        bar.inc(lines.len() as u64);
-        for l in lines.iter_mut() {
-            zeroize::Zeroize::zeroize(l);
-        }
+        bar.inc(ends.len() as u64);
+        zeroize::Zeroize::zeroize(&mut *text);
     }
     bar.finish_and_clear();
     Ok(())
