@@ -34,6 +34,9 @@ use std::path::PathBuf;
 use stored::StoredSecrets;
 use zeroize::Zeroizing;
 
+/// A line's accounts and how they matched, or why the line is malformed.
+type Joined = Result<Vec<(AccountId, Tier)>, line::Malformed>;
+
 /// Lines parsed and joined per batch.
 const BATCH_LINES: usize = 64 * 1024;
 
@@ -227,7 +230,7 @@ fn stream(
             l.strip_suffix(b"\n").unwrap_or(l)
         };
         // None for blank lines, which are not counted as read.
-        let joined: Vec<Option<Result<Vec<(AccountId, Tier)>, line::Malformed>>> = (0..ends.len())
+        let joined: Vec<Option<Joined>> = (0..ends.len())
             .into_par_iter()
             .map(|i| {
                 let l = line(i);
