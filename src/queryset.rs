@@ -31,7 +31,11 @@ impl<const N: usize> Pending<N> {
     pub fn build(self, kind: HashKind) -> QuerySet {
         assert_eq!(kind.bytes(), N, "hash width matches kind");
         let mut entries = self.entries;
-        entries.par_sort_unstable();
+        // Hashes nearly always differ in their first 8 bytes: decide on
+        // those in one integer comparison before the byte-wise one.
+        let top =
+            |h: &[u8; N]| u64::from_be_bytes(h[..8].try_into().expect("hashes have 8+ bytes"));
+        entries.par_sort_unstable_by(|a, b| top(&a.0).cmp(&top(&b.0)).then_with(|| a.cmp(b)));
         let mut hashes = Vec::new();
         let mut starts = Vec::new();
         for (i, (hash, _)) in entries.iter().enumerate() {
