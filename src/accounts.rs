@@ -11,7 +11,6 @@ const LINE_MASK: u64 = (1 << LINE_BITS) - 1;
 const FILE_MASK: u64 = (1 << FILE_BITS) - 1;
 const STATUS_SHIFT: u32 = LINE_BITS + FILE_BITS;
 const PRIVILEGED_BIT: u64 = 1 << 62;
-const PLAINTEXT_BIT: u64 = 1 << 63;
 
 /// Index of an account in the table, in input order.
 pub type AccountId = u32;
@@ -21,8 +20,6 @@ pub struct Accounts {
     names: Vec<u8>,
     name_ends: Vec<u64>,
     packed: Vec<u64>,
-    /// Some account came as a hash rather than plaintext.
-    any_hashed: bool,
 }
 
 /// Where an account came from.
@@ -52,13 +49,11 @@ impl Accounts {
             AccountStatus::Enabled => 1,
             AccountStatus::Disabled => 2,
         };
-        self.any_hashed |= !flags.plaintext;
         self.names.extend_from_slice(name);
         self.name_ends.push(self.names.len() as u64);
         self.packed.push(
             (status_bits << STATUS_SHIFT)
                 | if flags.privileged { PRIVILEGED_BIT } else { 0 }
-                | if flags.plaintext { PLAINTEXT_BIT } else { 0 }
                 | ((file as u64) << LINE_BITS)
                 | (line.min(LINE_MASK)),
         );
@@ -95,16 +90,6 @@ impl Accounts {
     pub fn privileged(&self, id: AccountId) -> bool {
         self.packed[id as usize] & PRIVILEGED_BIT != 0
     }
-
-    /// Some account came as a hash (a username check must hash candidates).
-    pub fn any_hashed(&self) -> bool {
-        self.any_hashed
-    }
-
-    /// The export gave the plaintext (rather than a hash).
-    pub fn plaintext(&self, id: AccountId) -> bool {
-        self.packed[id as usize] & PLAINTEXT_BIT != 0
-    }
 }
 
 /// What is known about an account besides its name and origin.
@@ -112,7 +97,6 @@ impl Accounts {
 pub struct Flags {
     pub status: AccountStatus,
     pub privileged: bool,
-    pub plaintext: bool,
 }
 
 #[cfg(test)]
@@ -125,12 +109,10 @@ mod tests {
         let plain = Flags {
             status: AccountStatus::Unknown,
             privileged: false,
-            plaintext: true,
         };
         let admin = Flags {
             status: AccountStatus::Disabled,
             privileged: true,
-            plaintext: false,
         };
         let x = a
             .push(b"alice", Origin { file: 0, line: 2 }, plain)
@@ -151,7 +133,7 @@ mod tests {
         );
         assert_eq!(a.status(y), AccountStatus::Disabled);
         assert_eq!(a.status(x), AccountStatus::Unknown);
-        assert!(a.privileged(y) && !a.plaintext(y));
-        assert!(!a.privileged(x) && a.plaintext(x));
+        assert!(a.privileged(y));
+        assert!(!a.privileged(x));
     }
 }

@@ -20,7 +20,7 @@ use crate::input::{
     self, AccountRow, AccountStatus, InputOptions, RejectCause, RowSink, SkipPolicy,
 };
 use crate::outcome::FailOn;
-use crate::policy::{self, PolicyOptions};
+use crate::policy::{self, username, PolicyOptions};
 use crate::progress::Progress;
 use crate::queryset::{Pending, QuerySet};
 use crate::report::summary::{
@@ -236,6 +236,9 @@ struct ReadContext<'a> {
     policy: &'a PolicyOptions,
     /// Keep each account's secret (as a hash) for combolist verification.
     keep_secrets: bool,
+    /// Username variants to hash for accounts that come as hashes (None
+    /// when `username` findings are off).
+    hashed_username: Option<username::Candidates>,
 }
 
 /// What one secret yields: its hashes per kind asked, and what the
@@ -261,18 +264,28 @@ fn digest(batch: &Batch, i: usize, ctx: &ReadContext<'_>) -> Digests {
         SecretKind::Sha1 => Digests {
             sha1: secret.try_into().ok(),
             ntlm: None,
-            policy: Vec::new(),
+            policy: hashed_policy(batch.name(i), HashKind::Sha1, secret, ctx),
         },
         SecretKind::Ntlm => Digests {
             sha1: None,
             ntlm: secret.try_into().ok().map(Ok),
-            policy: Vec::new(),
+            policy: hashed_policy(batch.name(i), HashKind::Ntlm, secret, ctx),
         },
         SecretKind::Salted => Digests {
             sha1: None,
             ntlm: None,
             policy: Vec::new(),
         },
+    }
+}
+
+/// What a hash alone tells: `username`, by hashing the name's variants.
+/// Run here, on batches still in input order, rather than on the sorted
+/// hashes: the names are then read in order instead of at random.
+fn hashed_policy(name: &[u8], kind: HashKind, hash: &[u8], ctx: &ReadContext<'_>) -> Vec<Reason> {
+    match &ctx.hashed_username {
+        Some(candidates) if candidates.matches_hash(name, kind, hash) => vec![Reason::Username],
+        _ => Vec::new(),
     }
 }
 
@@ -343,7 +356,6 @@ impl Gathered {
             let flags = Flags {
                 status: batch.statuses[i],
                 privileged: batch.privileged[i] || ctx.policy.is_admin(name),
-                plaintext: batch.kinds[i] == SecretKind::Plain,
             };
             let id = self.accounts.push(
                 name,
@@ -445,6 +457,10 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         strict: cfg.strict,
         policy: &cfg.policy,
         keep_secrets: cfg.combolist.is_some(),
+        hashed_username: cfg
+            .reasons
+            .contains(&Reason::Username)
+            .then(|| username::Candidates::new(username::current_year())),
     };
     let gathered = read_inputs(opened, &ctx, &cfg.reasons)?;
     bar.finish_and_clear();

@@ -111,35 +111,129 @@ fn ntlm_short_ascii(password: &[u8]) -> [u8; 16] {
     md4_block(&words)
 }
 
-/// Passwords hashed together by [`ntlm_short_ascii_x8`].
+/// Passwords hashed together by [`NtlmLanes`].
 pub const LANES: usize = 8;
 
-/// Can [`ntlm_short_ascii_x8`] hash this password?
-pub fn fits_one_block(password: &[u8]) -> bool {
-    password.is_ascii() && password.len() <= MD4_ONE_BLOCK_ASCII
+/// Can [`NtlmLanes`] hash the password made of these parts?
+pub fn fits_one_block(parts: &[&[u8]]) -> bool {
+    parts.iter().all(|p| p.is_ascii())
+        && parts.iter().map(|p| p.len()).sum::<usize>() <= MD4_ONE_BLOCK_ASCII
 }
 
-/// NTLM of eight short ASCII passwords at once (each must satisfy
-/// [`fits_one_block`]): the same MD4 steps on eight lanes of AVX2
-/// registers where the CPU has them. Username-variant checks hash about
-/// fifteen candidates for every account of a dump.
-pub fn ntlm_short_ascii_x8(passwords: [&[u8]; LANES]) -> [[u8; 16]; LANES] {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { ntlm_x8_avx2(passwords) };
+/// Up to eight short ASCII passwords, NTLM-hashed together: the same MD4
+/// steps on eight lanes of AVX2 registers where the CPU has them.
+/// Username-variant checks hash about fifteen candidates for every account
+/// of a dump, and only ask whether any of them is the account's hash.
+///
+/// The passwords are written straight into the padded one-block MD4 input,
+/// word-major (`words[k][lane]`), which is how the registers load it.
+pub struct NtlmLanes {
+    words: [[u32; LANES]; 16],
+    used: usize,
+}
+
+impl Default for NtlmLanes {
+    fn default() -> Self {
+        NtlmLanes {
+            words: [[0; LANES]; 16],
+            used: 0,
+        }
     }
-    // Without AVX2, one lane at a time is as fast as eight scalar lanes.
-    passwords.map(ntlm_short_ascii)
 }
 
-/// The eight-lane MD4 in AVX2 registers: one 256-bit register holds the
-/// same state word of all eight passwords.
+impl NtlmLanes {
+    pub fn is_full(&self) -> bool {
+        self.used == LANES
+    }
+
+    /// Add the password made of `parts` (say a name and a suffix) to the
+    /// next free lane. The parts together must satisfy [`fits_one_block`].
+    pub fn push(&mut self, parts: &[&[u8]]) {
+        assert!(!self.is_full(), "eight lanes at most");
+        debug_assert!(fits_one_block(parts));
+        // Two UTF-16 units per word, each word written once, whole (the lane
+        // starts zeroed): no partial writes for the CPU to merge.
+        let lane = self.used;
+        let (mut word, mut n) = (0u32, 0usize);
+        for &b in parts.iter().flat_map(|p| p.iter()).chain(&[0x80]) {
+            if n % 2 == 0 {
+                word = u32::from(b);
+            } else {
+                self.words[n / 2][lane] = word | (u32::from(b) << 16);
+            }
+            n += 1;
+        }
+        if n % 2 == 1 {
+            self.words[n / 2][lane] = word;
+        }
+        self.words[14][lane] = (n as u32 - 1) * 16;
+        self.used += 1;
+    }
+
+    /// The NTLM hashes of the passwords pushed, in order.
+    pub fn digests(&self) -> Vec<[u8; 16]> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            let state = unsafe { md4_x8_state(&self.words) };
+            return (0..self.used)
+                .map(|lane| digest_of(std::array::from_fn(|i| state[i][lane])))
+                .collect();
+        }
+        (0..self.used).map(|lane| self.lane_digest(lane)).collect()
+    }
+
+    /// Is `want` the NTLM hash of any password pushed?
+    pub fn contains(&self, want: &[u8; 16]) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            let found = unsafe { md4_x8_find(&self.words, want) };
+            return found & ((1 << self.used) - 1) != 0;
+        }
+        (0..self.used).any(|lane| self.lane_digest(lane) == *want)
+    }
+
+    /// One lane hashed alone: the fallback without AVX2, as fast as eight
+    /// scalar lanes would be.
+    fn lane_digest(&self, lane: usize) -> [u8; 16] {
+        md4_block(&std::array::from_fn(|k| self.words[k][lane]))
+    }
+}
+
+/// The final MD4 state of eight one-block inputs: `state[word][lane]`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn ntlm_x8_avx2(passwords: [&[u8]; LANES]) -> [[u8; 16]; LANES] {
+fn md4_x8_state(words: &[[u32; LANES]; 16]) -> [[u32; LANES]; 4] {
     use std::arch::x86_64::*;
-    let words = x8_words(passwords);
+    let mut state = [[0u32; LANES]; 4];
+    for (i, v) in md4_x8(words).into_iter().enumerate() {
+        // SAFETY: the store writes the eight u32 of one array of eight u32.
+        unsafe { _mm256_storeu_si256(state[i].as_mut_ptr().cast(), v) };
+    }
+    state
+}
+
+/// A bit per lane whose MD4 is `want`, compared in the registers.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn md4_x8_find(words: &[[u32; LANES]; 16], want: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::*;
+    let mut equal = _mm256_set1_epi32(-1);
+    for (i, v) in md4_x8(words).into_iter().enumerate() {
+        let word = u32::from_le_bytes(want[i * 4..i * 4 + 4].try_into().expect("4 bytes"));
+        let same = _mm256_cmpeq_epi32(v, _mm256_set1_epi32(word as i32));
+        equal = _mm256_and_si256(equal, same);
+    }
+    _mm256_movemask_ps(_mm256_castsi256_ps(equal)) as u32
+}
+
+/// The MD4 steps on eight lanes: one 256-bit register holds the same state
+/// word of all eight inputs. Returns the final state (initial value added).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn md4_x8(words: &[[u32; LANES]; 16]) -> [std::arch::x86_64::__m256i; 4] {
+    use std::arch::x86_64::*;
     // SAFETY: each load reads the eight u32 of one array of eight u32.
     let w: [__m256i; 16] =
         std::array::from_fn(|k| unsafe { _mm256_loadu_si256(words[k].as_ptr().cast()) });
@@ -152,70 +246,66 @@ unsafe fn ntlm_x8_avx2(passwords: [&[u8]; LANES]) -> [[u8; 16]; LANES] {
             )
         }};
     }
-    let f = |x, y, z| _mm256_or_si256(_mm256_and_si256(x, y), _mm256_andnot_si256(x, z));
-    let g = |x, y, z| {
-        _mm256_or_si256(
-            _mm256_and_si256(x, _mm256_or_si256(y, z)),
-            _mm256_and_si256(y, z),
-        )
-    };
-    let h = |x, y, z| _mm256_xor_si256(_mm256_xor_si256(x, y), z);
-    let add3 = |a, b, c| _mm256_add_epi32(_mm256_add_epi32(a, b), c);
+    macro_rules! f {
+        ($x:expr, $y:expr, $z:expr) => {
+            _mm256_or_si256(_mm256_and_si256($x, $y), _mm256_andnot_si256($x, $z))
+        };
+    }
+    macro_rules! g {
+        ($x:expr, $y:expr, $z:expr) => {
+            _mm256_or_si256(
+                _mm256_and_si256($x, _mm256_or_si256($y, $z)),
+                _mm256_and_si256($y, $z),
+            )
+        };
+    }
+    macro_rules! h {
+        ($x:expr, $y:expr, $z:expr) => {
+            _mm256_xor_si256(_mm256_xor_si256($x, $y), $z)
+        };
+    }
+    macro_rules! add3 {
+        ($a:expr, $b:expr, $c:expr) => {
+            _mm256_add_epi32(_mm256_add_epi32($a, $b), $c)
+        };
+    }
     let k2 = _mm256_set1_epi32(0x5A82_7999);
     let k3 = _mm256_set1_epi32(0x6ED9_EBA1);
     let init = MD4_INIT.map(|v| _mm256_set1_epi32(v as i32));
     let [mut a, mut b, mut c, mut d] = init;
     for k in [0, 4, 8, 12] {
-        a = rotl!(add3(a, f(b, c, d), w[k]), 3);
-        d = rotl!(add3(d, f(a, b, c), w[k + 1]), 7);
-        c = rotl!(add3(c, f(d, a, b), w[k + 2]), 11);
-        b = rotl!(add3(b, f(c, d, a), w[k + 3]), 19);
+        a = rotl!(add3!(a, f!(b, c, d), w[k]), 3);
+        d = rotl!(add3!(d, f!(a, b, c), w[k + 1]), 7);
+        c = rotl!(add3!(c, f!(d, a, b), w[k + 2]), 11);
+        b = rotl!(add3!(b, f!(c, d, a), w[k + 3]), 19);
     }
     for k in [0, 1, 2, 3] {
-        a = rotl!(_mm256_add_epi32(add3(a, g(b, c, d), w[k]), k2), 3);
-        d = rotl!(_mm256_add_epi32(add3(d, g(a, b, c), w[k + 4]), k2), 5);
-        c = rotl!(_mm256_add_epi32(add3(c, g(d, a, b), w[k + 8]), k2), 9);
-        b = rotl!(_mm256_add_epi32(add3(b, g(c, d, a), w[k + 12]), k2), 13);
+        a = rotl!(_mm256_add_epi32(add3!(a, g!(b, c, d), w[k]), k2), 3);
+        d = rotl!(_mm256_add_epi32(add3!(d, g!(a, b, c), w[k + 4]), k2), 5);
+        c = rotl!(_mm256_add_epi32(add3!(c, g!(d, a, b), w[k + 8]), k2), 9);
+        b = rotl!(_mm256_add_epi32(add3!(b, g!(c, d, a), w[k + 12]), k2), 13);
     }
     for k in [0, 2, 1, 3] {
-        a = rotl!(_mm256_add_epi32(add3(a, h(b, c, d), w[k]), k3), 3);
-        d = rotl!(_mm256_add_epi32(add3(d, h(a, b, c), w[k + 8]), k3), 9);
-        c = rotl!(_mm256_add_epi32(add3(c, h(d, a, b), w[k + 4]), k3), 11);
-        b = rotl!(_mm256_add_epi32(add3(b, h(c, d, a), w[k + 12]), k3), 15);
+        a = rotl!(_mm256_add_epi32(add3!(a, h!(b, c, d), w[k]), k3), 3);
+        d = rotl!(_mm256_add_epi32(add3!(d, h!(a, b, c), w[k + 8]), k3), 9);
+        c = rotl!(_mm256_add_epi32(add3!(c, h!(d, a, b), w[k + 4]), k3), 11);
+        b = rotl!(_mm256_add_epi32(add3!(b, h!(c, d, a), w[k + 12]), k3), 15);
     }
-    let mut state = [[0u32; LANES]; 4];
-    for (i, v) in [a, b, c, d].into_iter().enumerate() {
-        // SAFETY: the store writes the eight u32 of one array of eight u32.
-        unsafe { _mm256_storeu_si256(state[i].as_mut_ptr().cast(), _mm256_add_epi32(v, init[i])) };
-    }
-    x8_digests(&state)
+    [
+        _mm256_add_epi32(a, init[0]),
+        _mm256_add_epi32(b, init[1]),
+        _mm256_add_epi32(c, init[2]),
+        _mm256_add_epi32(d, init[3]),
+    ]
 }
 
-/// The padded one-block MD4 input of eight passwords, word by word, lane
-/// by lane.
-fn x8_words(passwords: [&[u8]; LANES]) -> [[u32; LANES]; 16] {
-    let mut w = [[0u32; LANES]; 16];
-    for (lane, password) in passwords.iter().enumerate() {
-        debug_assert!(fits_one_block(password));
-        for (i, &b) in password.iter().enumerate() {
-            w[i / 2][lane] |= u32::from(b) << (16 * (i % 2));
-        }
-        let n = password.len();
-        w[n / 2][lane] |= 0x80 << (16 * (n % 2));
-        w[14][lane] = (n as u32) * 16;
+/// The MD4 digest bytes of a final state (initial value added).
+fn digest_of(state: [u32; 4]) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    for (i, v) in state.iter().enumerate() {
+        out[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
     }
-    w
-}
-
-/// Eight digests from the final state words (`state[word][lane]`).
-fn x8_digests(state: &[[u32; LANES]; 4]) -> [[u8; 16]; LANES] {
-    std::array::from_fn(|lane| {
-        let mut out = [0u8; 16];
-        for (i, v) in state.iter().enumerate() {
-            out[i * 4..i * 4 + 4].copy_from_slice(&v[lane].to_le_bytes());
-        }
-        out
-    })
+    out
 }
 
 const MD4_INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
@@ -256,11 +346,12 @@ fn md4_block(x: &[u32; 16]) -> [u8; 16] {
         c = r3(c.wrapping_add(h(d, a, b)).wrapping_add(x[k + 4])).rotate_left(11);
         b = r3(b.wrapping_add(h(c, d, a)).wrapping_add(x[k + 12])).rotate_left(15);
     }
-    let mut out = [0u8; 16];
-    for (i, v) in [a, b, c, d].iter().enumerate() {
-        out[i * 4..i * 4 + 4].copy_from_slice(&v.wrapping_add(INIT[i]).to_le_bytes());
-    }
-    out
+    digest_of([
+        a.wrapping_add(INIT[0]),
+        b.wrapping_add(INIT[1]),
+        c.wrapping_add(INIT[2]),
+        d.wrapping_add(INIT[3]),
+    ])
 }
 
 /// Hash one plaintext into `kind`, writing the digest into `out`.
@@ -299,13 +390,52 @@ pub fn decode_hex(hex: &[u8], out: &mut [u8]) -> bool {
     if hex.len() != out.len() * 2 {
         return false;
     }
+    let mut valid = true;
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    while done + 16 <= hex.len() {
+        let digits = hex[done..done + 16].try_into().expect("16 digits");
+        valid &= decode_hex16(digits, &mut out[done / 2..done / 2 + 8]);
+        done += 16;
+    }
     let mut invalid = 0u8;
-    for (pair, byte) in hex.chunks_exact(2).zip(out.iter_mut()) {
+    for (pair, byte) in hex[done..].chunks_exact(2).zip(&mut out[done / 2..]) {
         let (h, l) = (HEX_VALUE[pair[0] as usize], HEX_VALUE[pair[1] as usize]);
         invalid |= h | l;
         *byte = (h << 4) | (l & 0x0F);
     }
-    invalid & 0xF0 == 0
+    valid && invalid & 0xF0 == 0
+}
+
+/// Sixteen hex digits (either case) into eight bytes, in SSE2 (every
+/// x86-64 CPU has it): a corpus merge decodes every line of the corpus.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn decode_hex16(hex: &[u8; 16], out: &mut [u8]) -> bool {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of x86-64; the load reads the 16 bytes of `hex`,
+    // the store writes 8 bytes into `out`, which has 8.
+    unsafe {
+        let x = _mm_loadu_si128(hex.as_ptr().cast());
+        let between = |v, lo: u8, hi: u8| {
+            _mm_and_si128(
+                _mm_cmpgt_epi8(v, _mm_set1_epi8(lo as i8 - 1)),
+                _mm_cmplt_epi8(v, _mm_set1_epi8(hi as i8 + 1)),
+            )
+        };
+        let digit = between(x, b'0', b'9');
+        let folded = _mm_or_si128(x, _mm_set1_epi8(0x20));
+        let letter = between(folded, b'a', b'f');
+        let nibbles = _mm_or_si128(
+            _mm_and_si128(digit, _mm_sub_epi8(x, _mm_set1_epi8(b'0' as i8))),
+            _mm_and_si128(letter, _mm_sub_epi8(folded, _mm_set1_epi8(b'a' as i8 - 10))),
+        );
+        // Each 16-bit lane holds (high digit, low digit): make it one byte.
+        let high = _mm_slli_epi16::<4>(_mm_and_si128(nibbles, _mm_set1_epi16(0x00FF)));
+        let bytes = _mm_or_si128(high, _mm_srli_epi16::<8>(nibbles));
+        _mm_storel_epi64(out.as_mut_ptr().cast(), _mm_packus_epi16(bytes, bytes));
+        _mm_movemask_epi8(_mm_or_si128(digit, letter)) == 0xFFFF
+    }
 }
 
 /// True when every byte is a hex digit.
@@ -378,20 +508,27 @@ mod tests {
                     .collect()
             })
             .collect();
-        let lanes: [&[u8]; LANES] = std::array::from_fn(|l| words[l].as_slice());
-        let many = ntlm_short_ascii_x8(lanes);
+        let mut lanes = NtlmLanes::default();
+        for w in &words {
+            lanes.push(&[w]);
+        }
+        assert!(lanes.is_full());
+        let many = lanes.digests();
         for l in 0..LANES {
             assert_eq!(many[l], ntlm(&words[l]).unwrap(), "lane {l}");
+            assert_eq!(lanes.lane_digest(l), many[l], "fallback lane {l}");
+            assert!(lanes.contains(&many[l]));
         }
+        // A password in two parts; a lane not pushed is never a match.
+        let mut two = NtlmLanes::default();
+        two.push(&[b"pass", b"word"]);
         assert_eq!(
-            ntlm_short_ascii_x8([b"password"; LANES])[3],
-            ntlm(b"password").unwrap()
+            encode_hex(&two.digests()[0]),
+            "8846F7EAEE8FB117AD06BDD830B7586C"
         );
-        assert_eq!(
-            lanes.map(ntlm_short_ascii),
-            many,
-            "fallback and AVX2 lanes agree"
-        );
+        assert!(two.contains(&ntlm(b"password").unwrap()));
+        assert!(!two.contains(&two.lane_digest(5)), "lane 5 is not in use");
+        assert!(!two.contains(&ntlm(b"passwor").unwrap()));
     }
 
     #[test]
@@ -415,6 +552,26 @@ mod tests {
         assert_eq!(out, [0xAB, 0x0F]);
         assert!(!decode_hex(b"aB0g", &mut out));
         assert!(!decode_hex(b"aB0", &mut out));
+        // Every byte value in every position of a 40-digit hash: the SIMD
+        // chunks and the table agree on what is a digit and what it is worth.
+        let sha = "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8";
+        let mut digest = [0u8; 20];
+        assert!(decode_hex(sha.to_lowercase().as_bytes(), &mut digest));
+        assert_eq!(encode_hex(&digest), sha);
+        for pos in 0..40 {
+            for byte in 0..=255u8 {
+                let mut hex = sha.as_bytes().to_vec();
+                hex[pos] = byte;
+                let ok = decode_hex(&hex, &mut digest);
+                assert_eq!(ok, byte.is_ascii_hexdigit(), "byte {byte:#x} at {pos}");
+                if ok {
+                    assert_eq!(
+                        encode_hex(&digest),
+                        String::from_utf8(hex).unwrap().to_uppercase()
+                    );
+                }
+            }
+        }
         assert_eq!(prefix5(&[0x5B, 0xAA, 0x61, 0xE4]), "5BAA6");
     }
 }

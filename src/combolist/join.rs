@@ -167,7 +167,6 @@ mod tests {
         let flags = Flags {
             status: AccountStatus::Unknown,
             privileged: false,
-            plaintext: false,
         };
         for (i, name) in [
             "alice@example.com",

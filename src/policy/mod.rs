@@ -17,7 +17,6 @@ use crate::accounts::Accounts;
 use crate::findings::{Findings, Reason};
 use crate::hash;
 use crate::queryset::QuerySet;
-use rayon::prelude::*;
 use std::collections::HashSet;
 
 /// Policy settings from the command line.
@@ -81,8 +80,9 @@ pub fn check_plaintext(name: &[u8], password: &[u8], options: &PolicyOptions) ->
 }
 
 /// The checks that need every account's hash at once, run on the sorted
-/// query sets: the empty-password hashes, shared passwords, and
-/// username-based passwords of accounts that came as hashes.
+/// query sets: the empty-password hashes and shared passwords. (Accounts
+/// that came as hashes get their `username` check while being read, see
+/// [`username::Candidates`].)
 pub fn check_hashes(
     querysets: &[QuerySet],
     accounts: &Accounts,
@@ -111,26 +111,6 @@ pub fn check_hashes(
         let mix = g.mixes_privileged();
         for &a in &g.members {
             findings.shared(a, g.id, g.size, mix && accounts.privileged(a));
-        }
-    }
-    if findings.is_enabled(Reason::Username) && accounts.any_hashed() {
-        let candidates = username::Candidates::new(username::current_year());
-        for qs in querysets {
-            let hits: Vec<u32> = (0..qs.len())
-                .into_par_iter()
-                .flat_map_iter(|i| {
-                    let hash = qs.hashes().get(i);
-                    let candidates = &candidates;
-                    qs.accounts_of(i)
-                        .iter()
-                        .copied()
-                        .filter(move |&a| !accounts.plaintext(a))
-                        .filter(move |&a| candidates.matches_hash(accounts.name(a), qs.kind, hash))
-                })
-                .collect();
-            for a in hits {
-                findings.add(a, Reason::Username);
-            }
         }
     }
     groups

@@ -80,7 +80,6 @@ mod tests {
             let flags = Flags {
                 status: AccountStatus::Unknown,
                 privileged: admin,
-                plaintext: true,
             };
             accounts
                 .push(

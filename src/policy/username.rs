@@ -7,7 +7,7 @@
 //! unwound, so a bounded set of candidates (case forms × common suffixes) is
 //! hashed per account and compared with the stored hash.
 
-use crate::hash::{hash_into, HashKind};
+use crate::hash::{fits_one_block, hash_into, HashKind, NtlmLanes, LANES};
 
 /// Variants shorter than this are not matched: too many false alarms.
 const MIN_BASE: usize = 3;
@@ -203,46 +203,44 @@ impl Candidates {
         suffixed: [&[u8]; 2],
         plain: [&[u8]; 3],
     ) -> bool {
-        // Lay every candidate out first, then hash them together.
-        let mut buf = [[0u8; MAX_CANDIDATE]; MAX_CANDIDATES];
-        let mut lens = [0usize; MAX_CANDIDATES];
+        // Each candidate as (form, suffix), laid out before any is hashed.
+        let mut candidates: [(&[u8], &[u8]); MAX_CANDIDATES] = [(&[], &[]); MAX_CANDIDATES];
         let mut count = 0;
-        let mut push = |parts: &[&[u8]]| {
-            let len: usize = parts.iter().map(|p| p.len()).sum();
-            if len <= MAX_CANDIDATE && count < MAX_CANDIDATES {
-                let mut at = 0;
-                for p in parts {
-                    buf[count][at..at + p.len()].copy_from_slice(p);
-                    at += p.len();
+        for base in suffixed {
+            for suffix in std::iter::once(&[][..]).chain(self.suffixes.iter().map(Vec::as_slice)) {
+                if base.len() + suffix.len() <= MAX_CANDIDATE {
+                    candidates[count] = (base, suffix);
+                    count += 1;
                 }
-                lens[count] = len;
+            }
+        }
+        for form in plain.into_iter().filter(|form| *form != suffixed[0]) {
+            if form.len() <= MAX_CANDIDATE {
+                candidates[count] = (form, &[]);
                 count += 1;
             }
-        };
-        for base in suffixed {
-            push(&[base]);
-            for suffix in &self.suffixes {
-                push(&[base, suffix]);
+        }
+        let candidates = &candidates[..count];
+        if let (HashKind::Ntlm, Ok(want)) = (kind, <&[u8; 16]>::try_from(hash)) {
+            if candidates.iter().all(|(f, s)| fits_one_block(&[f, s])) {
+                return candidates.chunks(LANES).any(|chunk| {
+                    let mut lanes = NtlmLanes::default();
+                    for (form, suffix) in chunk {
+                        lanes.push(&[form, suffix]);
+                    }
+                    lanes.contains(want)
+                });
             }
         }
-        for form in plain.iter().filter(|form| **form != suffixed[0]) {
-            push(&[form]);
-        }
-        let candidates: Vec<&[u8]> = (0..count).map(|i| &buf[i][..lens[i]]).collect();
         let width = kind.bytes();
-        if kind == HashKind::Ntlm && candidates.iter().all(|c| crate::hash::fits_one_block(c)) {
-            return candidates.chunks(crate::hash::LANES).any(|chunk| {
-                let lanes = std::array::from_fn(|l| chunk[l.min(chunk.len() - 1)]);
-                let want = u128::from_ne_bytes(hash.try_into().expect("NTLM is 16 bytes"));
-                crate::hash::ntlm_short_ascii_x8(lanes)
-                    .iter()
-                    .any(|digest| u128::from_ne_bytes(*digest) == want)
-            });
-        }
-        let mut digest = [0u8; 20];
-        candidates
-            .iter()
-            .any(|c| hash_into(kind, c, &mut digest[..width]).is_ok() && digest[..width] == *hash)
+        let (mut joined, mut digest) = ([0u8; MAX_CANDIDATE], [0u8; 20]);
+        candidates.iter().any(|(form, suffix)| {
+            let len = form.len() + suffix.len();
+            joined[..form.len()].copy_from_slice(form);
+            joined[form.len()..len].copy_from_slice(suffix);
+            hash_into(kind, &joined[..len], &mut digest[..width]).is_ok()
+                && digest[..width] == *hash
+        })
     }
 }
 

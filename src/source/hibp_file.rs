@@ -124,7 +124,7 @@ impl SortedFile {
 
     /// Parse the line starting at `start`: its key, count and the offset just
     /// past its newline.
-    #[inline]
+    #[inline(always)]
     fn key_at(&self, start: usize) -> Result<(Key, u64, usize)> {
         // The hot path of every lookup: parse in place, without searching
         // for the line end first (same rules as `hibp_line::split`).
@@ -135,15 +135,14 @@ impl SortedFile {
             && line[width] == b':'
             && decode_hex(&line[..width], &mut key[..self.bytes()])
         {
-            let digits = &line[width + 1..];
-            let len = digits
-                .iter()
-                .take(20)
-                .take_while(|d| d.is_ascii_digit())
-                .count();
-            let count = digits[..len]
-                .iter()
-                .fold(0u64, |c, d| c * 10 + u64::from(d - b'0'));
+            let (mut count, mut len) = (0u64, 0);
+            for &d in line[width + 1..].iter().take(20) {
+                if !d.is_ascii_digit() {
+                    break;
+                }
+                count = count.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+                len += 1;
+            }
             let after = width + 1 + len;
             let next = match (line.get(after), line.get(after + 1)) {
                 (None, _) => Some(after),
@@ -490,7 +489,7 @@ impl SortedFile {
                     first = Some(k);
                     qi = hashes.lower_bound(key);
                 }
-                Some(_) if key < &prev[..n] => return Err(self.unsorted(at)),
+                Some(_) if cmp_keys(key, &prev[..n]).is_lt() => return Err(self.unsorted(at)),
                 Some(_) => {}
             }
             while qi < hashes.len() && cmp_keys(hashes.get(qi), key).is_lt() {
