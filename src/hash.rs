@@ -146,16 +146,16 @@ impl NtlmLanes {
         self.used == LANES
     }
 
-    /// Add the password made of `parts` (say a name and a suffix) to the
-    /// next free lane. The parts together must satisfy [`fits_one_block`].
-    pub fn push(&mut self, parts: &[&[u8]]) {
+    /// Add `password` to the next free lane. It must satisfy
+    /// [`fits_one_block`].
+    pub fn push(&mut self, password: &[u8]) {
         assert!(!self.is_full(), "eight lanes at most");
-        debug_assert!(fits_one_block(parts));
+        debug_assert!(fits_one_block(&[password]));
         // Two UTF-16 units per word, each word written once, whole (the lane
         // starts zeroed): no partial writes for the CPU to merge.
         let lane = self.used;
         let (mut word, mut n) = (0u32, 0usize);
-        for &b in parts.iter().flat_map(|p| p.iter()).chain(&[0x80]) {
+        for &b in password.iter().chain(&[0x80]) {
             if n % 2 == 0 {
                 word = u32::from(b);
             } else {
@@ -167,6 +167,35 @@ impl NtlmLanes {
             self.words[n / 2][lane] = word;
         }
         self.words[14][lane] = (n as u32 - 1) * 16;
+        self.used += 1;
+    }
+
+    /// Add the password of lane `base` followed by `suffix` to the next
+    /// free lane, copying whole words: a name and its suffixed variants
+    /// share every word but the last few. Together they must satisfy
+    /// [`fits_one_block`].
+    pub fn push_suffixed(&mut self, base: usize, suffix: &NtlmSuffix) {
+        assert!(
+            !self.is_full() && base < self.used,
+            "a free lane after base"
+        );
+        let lane = self.used;
+        let n = (self.words[14][base] / 16) as usize;
+        debug_assert!(n + suffix.len <= MD4_ONE_BLOCK_ASCII);
+        for k in 0..n / 2 {
+            self.words[k][lane] = self.words[k][base];
+        }
+        let (from, tail) = if n % 2 == 1 {
+            let last = self.words[n / 2][base] & 0xFFFF;
+            self.words[n / 2][lane] = last | (suffix.odd_first << 16);
+            (n / 2 + 1, &suffix.odd)
+        } else {
+            (n / 2, &suffix.even)
+        };
+        for (k, &word) in (from..14).zip(tail) {
+            self.words[k][lane] = word;
+        }
+        self.words[14][lane] = ((n + suffix.len) * 16) as u32;
         self.used += 1;
     }
 
@@ -198,6 +227,40 @@ impl NtlmLanes {
     /// scalar lanes would be.
     fn lane_digest(&self, lane: usize) -> [u8; 16] {
         md4_block(&std::array::from_fn(|k| self.words[k][lane]))
+    }
+}
+
+/// A password suffix (`1`, `2026!`) as UTF-16 words with the MD4 padding
+/// after it, ready for [`NtlmLanes::push_suffixed`] after a password of
+/// either parity.
+pub struct NtlmSuffix {
+    len: usize,
+    /// Words after a password of even length.
+    even: [u32; 4],
+    /// After a password of odd length: the unit that completes its last
+    /// word, then whole words.
+    odd_first: u32,
+    odd: [u32; 4],
+}
+
+impl NtlmSuffix {
+    /// Longest suffix, in ASCII characters.
+    pub const MAX: usize = 7;
+
+    pub fn new(suffix: &[u8]) -> NtlmSuffix {
+        assert!(suffix.is_ascii() && suffix.len() <= Self::MAX);
+        let mut units = [0u32; Self::MAX + 2];
+        for (unit, &b) in units.iter_mut().zip(suffix) {
+            *unit = u32::from(b);
+        }
+        units[suffix.len()] = 0x80;
+        let pair = |i: usize| units[i] | (units[i + 1] << 16);
+        NtlmSuffix {
+            len: suffix.len(),
+            even: std::array::from_fn(|j| pair(2 * j)),
+            odd_first: units[0],
+            odd: std::array::from_fn(|j| pair(2 * j + 1)),
+        }
     }
 }
 
@@ -510,7 +573,7 @@ mod tests {
             .collect();
         let mut lanes = NtlmLanes::default();
         for w in &words {
-            lanes.push(&[w]);
+            lanes.push(w);
         }
         assert!(lanes.is_full());
         let many = lanes.digests();
@@ -519,11 +582,29 @@ mod tests {
             assert_eq!(lanes.lane_digest(l), many[l], "fallback lane {l}");
             assert!(lanes.contains(&many[l]));
         }
-        // A password in two parts; a lane not pushed is never a match.
+        // Suffixes after stems of both parities and many lengths, up to a
+        // full block; a lane not pushed is never a match.
+        for stem_len in 0..=20 {
+            let stem: Vec<u8> = (0..stem_len).map(|i| b'a' + (i % 26) as u8).collect();
+            let mut lanes = NtlmLanes::default();
+            lanes.push(&stem);
+            for suffix in [&b""[..], b"1", b"!", b"123", b"2026", b"2026!", b"1234567"] {
+                lanes.push_suffixed(0, &NtlmSuffix::new(suffix));
+            }
+            let digests = lanes.digests();
+            for (lane, suffix) in ["", "", "1", "!", "123", "2026", "2026!", "1234567"]
+                .iter()
+                .enumerate()
+            {
+                let password = [&stem[..], suffix.as_bytes()].concat();
+                assert_eq!(digests[lane], ntlm(&password).unwrap(), "{password:?}");
+            }
+        }
         let mut two = NtlmLanes::default();
-        two.push(&[b"pass", b"word"]);
+        two.push(b"pass");
+        two.push_suffixed(0, &NtlmSuffix::new(b"word"));
         assert_eq!(
-            encode_hex(&two.digests()[0]),
+            encode_hex(&two.digests()[1]),
             "8846F7EAEE8FB117AD06BDD830B7586C"
         );
         assert!(two.contains(&ntlm(b"password").unwrap()));

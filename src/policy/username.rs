@@ -7,7 +7,7 @@
 //! unwound, so a bounded set of candidates (case forms × common suffixes) is
 //! hashed per account and compared with the stored hash.
 
-use crate::hash::{fits_one_block, hash_into, HashKind, NtlmLanes, LANES};
+use crate::hash::{fits_one_block, hash_into, HashKind, NtlmLanes, NtlmSuffix};
 
 /// Variants shorter than this are not matched: too many false alarms.
 const MIN_BASE: usize = 3;
@@ -123,6 +123,9 @@ pub fn current_year() -> u32 {
 /// `1`, `123`, `!`, this year and this year plus `!`.
 pub struct Candidates {
     suffixes: Vec<Vec<u8>>,
+    /// The same suffixes, laid out for eight-lane NTLM.
+    ntlm_suffixes: Vec<NtlmSuffix>,
+    longest_suffix: Vec<u8>,
 }
 
 impl Candidates {
@@ -134,8 +137,15 @@ impl Candidates {
             this_year.to_string(),
             format!("{this_year}!"),
         ];
+        let suffixes: Vec<Vec<u8>> = suffixes.into_iter().map(String::into_bytes).collect();
         Candidates {
-            suffixes: suffixes.into_iter().map(String::into_bytes).collect(),
+            ntlm_suffixes: suffixes.iter().map(|s| NtlmSuffix::new(s)).collect(),
+            longest_suffix: suffixes
+                .iter()
+                .max_by_key(|s| s.len())
+                .cloned()
+                .unwrap_or_default(),
+            suffixes,
         }
     }
 
@@ -203,51 +213,51 @@ impl Candidates {
         suffixed: [&[u8]; 2],
         plain: [&[u8]; 3],
     ) -> bool {
-        // Each candidate as (form, suffix), laid out before any is hashed.
-        let mut candidates: [(&[u8], &[u8]); MAX_CANDIDATES] = [(&[], &[]); MAX_CANDIDATES];
-        let mut count = 0;
-        for base in suffixed {
-            for suffix in std::iter::once(&[][..]).chain(self.suffixes.iter().map(Vec::as_slice)) {
-                if base.len() + suffix.len() <= MAX_CANDIDATE {
-                    candidates[count] = (base, suffix);
-                    count += 1;
-                }
-            }
-        }
-        for form in plain.into_iter().filter(|form| *form != suffixed[0]) {
-            if form.len() <= MAX_CANDIDATE {
-                candidates[count] = (form, &[]);
-                count += 1;
-            }
-        }
-        let candidates = &candidates[..count];
+        let mut plain = plain.into_iter().filter(|form| *form != suffixed[0]);
         if let (HashKind::Ntlm, Ok(want)) = (kind, <&[u8; 16]>::try_from(hash)) {
-            if candidates.iter().all(|(f, s)| fits_one_block(&[f, s])) {
-                return candidates.chunks(LANES).any(|chunk| {
+            let fits = |form: &[u8]| fits_one_block(&[form, &self.longest_suffix]);
+            if suffixed.iter().all(|f| fits(f)) && plain.clone().all(fits) {
+                // A form and its suffixed variants in one set of lanes, the
+                // plain forms in the lanes left over.
+                return suffixed.iter().any(|form| {
                     let mut lanes = NtlmLanes::default();
-                    for (form, suffix) in chunk {
-                        lanes.push(&[form, suffix]);
+                    lanes.push(form);
+                    for suffix in &self.ntlm_suffixes {
+                        lanes.push_suffixed(0, suffix);
+                    }
+                    while !lanes.is_full() {
+                        match plain.next() {
+                            Some(form) => lanes.push(form),
+                            None => break,
+                        }
                     }
                     lanes.contains(want)
                 });
             }
         }
+        let no_suffix: &[u8] = &[];
         let width = kind.bytes();
         let (mut joined, mut digest) = ([0u8; MAX_CANDIDATE], [0u8; 20]);
-        candidates.iter().any(|(form, suffix)| {
+        let mut try_one = |form: &[u8], suffix: &[u8]| {
             let len = form.len() + suffix.len();
+            if len > MAX_CANDIDATE {
+                return false;
+            }
             joined[..form.len()].copy_from_slice(form);
             joined[form.len()..len].copy_from_slice(suffix);
             hash_into(kind, &joined[..len], &mut digest[..width]).is_ok()
                 && digest[..width] == *hash
-        })
+        };
+        suffixed.iter().any(|form| {
+            std::iter::once(no_suffix)
+                .chain(self.suffixes.iter().map(Vec::as_slice))
+                .any(|suffix| try_one(form, suffix))
+        }) || plain.any(|form| try_one(form, no_suffix))
     }
 }
 
 /// Longest candidate tried, in bytes.
 const MAX_CANDIDATE: usize = 64;
-/// Candidates per account at most (two forms × six, three plain).
-const MAX_CANDIDATES: usize = 16;
 
 /// The name a person would build a password from: the part after
 /// `DOMAIN\`, or an email's local part.

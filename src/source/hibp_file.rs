@@ -50,8 +50,47 @@ pub struct SortedFile {
     avg_line: usize,
 }
 
-/// A key decoded from a line: up to 20 bytes, compared by `kind.bytes()`.
-type Key = [u8; 20];
+/// A hash as numbers: its first 16 bytes and the rest (SHA-1's last 4,
+/// zero for NTLM), big-endian, so that keys order as their bytes do and
+/// compare in one or two integer comparisons.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    head: u128,
+    tail: u32,
+}
+
+impl Key {
+    /// Above every hash.
+    const MAX: Key = Key {
+        head: u128::MAX,
+        tail: u32::MAX,
+    };
+
+    /// From the 16 bytes of an NTLM hash or the 20 of a SHA-1.
+    #[inline]
+    fn new(hash: &[u8]) -> Key {
+        let head = u128::from_be_bytes(hash[..16].try_into().expect("hashes have 16+ bytes"));
+        let tail = match hash.get(16..20) {
+            Some(t) => u32::from_be_bytes(t.try_into().expect("4 bytes")),
+            None => 0,
+        };
+        Key { head, tail }
+    }
+
+    /// Back to bytes (NTLM uses the first 16).
+    fn bytes(self) -> [u8; 20] {
+        let mut out = [0u8; 20];
+        out[..16].copy_from_slice(&self.head.to_be_bytes());
+        out[16..].copy_from_slice(&self.tail.to_be_bytes());
+        out
+    }
+
+    /// The first 8 bytes, what interpolation works with.
+    #[inline]
+    fn top(self) -> u64 {
+        (self.head >> 64) as u64
+    }
+}
 
 /// Where a search stands: every line before `lo` (a line start) sorts
 /// before the next query; `klo` is the key of the line just before `lo`.
@@ -130,11 +169,12 @@ impl SortedFile {
         // for the line end first (same rules as `hibp_line::split`).
         let line = &self.map[start..];
         let width = self.hex_width();
-        let mut key = [0u8; 20];
+        let mut bytes = [0u8; 20];
         if line.len() > width
             && line[width] == b':'
-            && decode_hex(&line[..width], &mut key[..self.bytes()])
+            && decode_hex(&line[..width], &mut bytes[..self.bytes()])
         {
+            let key = Key::new(&bytes[..self.bytes()]);
             let (mut count, mut len) = (0u64, 0);
             for &d in line[width + 1..].iter().take(20) {
                 if !d.is_ascii_digit() {
@@ -202,7 +242,7 @@ impl SortedFile {
                 continue;
             };
             let (key, _, _) = self.key_at(start)?;
-            if previous.is_some_and(|p| key[..self.bytes()] < p[..self.bytes()]) {
+            if previous.is_some_and(|p| key < p) {
                 return Err(self.unsorted(start));
             }
             previous = Some(key);
@@ -266,16 +306,16 @@ impl SortedFile {
         let mut hits = Vec::new();
         let mut at = Position {
             lo: 0,
-            klo: [0u8; 20],
+            klo: Key::default(),
         };
         let mut first: Option<usize> = None;
         let mut released = 0;
         let end = range.end;
         for (done, qi) in range.enumerate() {
             if qi + 1 < end {
-                self.prefetch_guess(hashes.get(qi + 1), &at);
+                self.prefetch_guess(Key::new(hashes.get(qi + 1)), &at);
             }
-            if let Some(count) = self.find(hashes.get(qi), &mut at)? {
+            if let Some(count) = self.find(Key::new(hashes.get(qi)), &mut at)? {
                 hits.push((qi, Some(count)));
             }
             let start = *first.get_or_insert(at.lo);
@@ -297,20 +337,12 @@ impl SortedFile {
     /// Ask the CPU to start loading where the next query will probably
     /// land, so its memory latency overlaps the current search.
     #[inline]
-    fn prefetch_guess(&self, key: &[u8], at: &Position) {
-        let n = self.bytes();
+    fn prefetch_guess(&self, key: Key, at: &Position) {
         let len = self.map.len();
         if len - at.lo <= LINEAR_BYTES {
             return;
         }
-        let guess = interpolate(
-            key,
-            &at.klo[..n],
-            &[0xFF; 20][..n],
-            at.lo,
-            len,
-            self.avg_line,
-        );
+        let guess = interpolate(key, at.klo, Key::MAX, at.lo, len, self.avg_line);
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `guess` is inside the map; prefetching has no effect on
         // program state and never faults.
@@ -324,10 +356,9 @@ impl SortedFile {
 
     /// Parse the line at `start` and check it sorts within `[klo, khi]`.
     #[inline]
-    fn probe(&self, start: usize, klo: &Key, khi: &Key) -> Result<(Key, u64, usize)> {
-        let n = self.bytes();
+    fn probe(&self, start: usize, klo: Key, khi: Key) -> Result<(Key, u64, usize)> {
         let (k, count, next) = self.key_at(start)?;
-        if cmp_keys(&k[..n], &klo[..n]).is_lt() || cmp_keys(&k[..n], &khi[..n]).is_gt() {
+        if k < klo || k > khi {
             return Err(self.unsorted(start));
         }
         Ok((k, count, next))
@@ -353,17 +384,16 @@ impl SortedFile {
     /// interpolation (bisection when it stalls) narrows the bracket; a short
     /// scan finishes. Sorted queries are close together, so the probes stay
     /// on pages just read.
-    fn find(&self, key: &[u8], at: &mut Position) -> Result<Option<u64>> {
+    fn find(&self, key: Key, at: &mut Position) -> Result<Option<u64>> {
         use std::cmp::Ordering::{Equal, Greater, Less};
-        let n = self.bytes();
         let len = self.map.len();
-        let (mut hi, mut khi) = (len, [0xFFu8; 20]);
+        let (mut hi, mut khi) = (len, Key::MAX);
         if hi - at.lo > LINEAR_BYTES {
-            let guess = interpolate(key, &at.klo[..n], &khi[..n], at.lo, hi, self.avg_line);
+            let guess = interpolate(key, at.klo, khi, at.lo, hi, self.avg_line);
             if let Some(s) = self.line_start_from(guess, hi) {
-                let (k, count, next) = self.probe(s, &at.klo, &khi)?;
+                let (k, count, next) = self.probe(s, at.klo, khi)?;
                 let mut step = self.first_step(s - at.lo);
-                match cmp_keys(&k[..n], key) {
+                match k.cmp(&key) {
                     Equal => {
                         (at.lo, at.klo) = (next, k);
                         return Ok(Some(count));
@@ -371,8 +401,8 @@ impl SortedFile {
                     Less => {
                         (at.lo, at.klo) = (next, k);
                         while let Some(s2) = self.line_start_from(at.lo + step, hi) {
-                            let (k2, c2, n2) = self.probe(s2, &at.klo, &khi)?;
-                            match cmp_keys(&k2[..n], key) {
+                            let (k2, c2, n2) = self.probe(s2, at.klo, khi)?;
+                            match k2.cmp(&key) {
                                 Less => (at.lo, at.klo) = (n2, k2),
                                 Equal => {
                                     (at.lo, at.klo) = (n2, k2);
@@ -392,8 +422,8 @@ impl SortedFile {
                             let Some(s2) = self.line_start_from(hi - step, hi) else {
                                 break;
                             };
-                            let (k2, c2, n2) = self.probe(s2, &at.klo, &khi)?;
-                            match cmp_keys(&k2[..n], key) {
+                            let (k2, c2, n2) = self.probe(s2, at.klo, khi)?;
+                            match k2.cmp(&key) {
                                 Greater => (hi, khi) = (s2, k2),
                                 Equal => {
                                     (at.lo, at.klo) = (n2, k2);
@@ -416,7 +446,7 @@ impl SortedFile {
             let probe = if bisect {
                 at.lo + width / 2
             } else {
-                interpolate(key, &at.klo[..n], &khi[..n], at.lo, hi, self.avg_line)
+                interpolate(key, at.klo, khi, at.lo, hi, self.avg_line)
             };
             let Some(s) = self.line_start_from(probe.max(at.lo + 1), hi) else {
                 if bisect {
@@ -425,8 +455,8 @@ impl SortedFile {
                 bisect = true;
                 continue;
             };
-            let (k, count, next) = self.probe(s, &at.klo, &khi)?;
-            match cmp_keys(&k[..n], key) {
+            let (k, count, next) = self.probe(s, at.klo, khi)?;
+            match k.cmp(&key) {
                 Equal => {
                     (at.lo, at.klo) = (next, k);
                     return Ok(Some(count));
@@ -438,8 +468,8 @@ impl SortedFile {
         }
         let mut line = at.lo;
         while line < hi {
-            let (k, count, next) = self.probe(line, &at.klo, &khi)?;
-            match cmp_keys(&k[..n], key) {
+            let (k, count, next) = self.probe(line, at.klo, khi)?;
+            match k.cmp(&key) {
                 Less => {
                     (at.lo, at.klo) = (next, k);
                     line = next;
@@ -474,31 +504,37 @@ impl SortedFile {
 
     /// Merge one chunk `[start, end)` (line-aligned) against the queries.
     fn merge_chunk(&self, start: usize, end: usize, hashes: Hashes<'_>) -> Result<MergedChunk> {
-        let n = self.bytes();
         let mut hits = Vec::new();
         let mut lines = 0u64;
         let mut at = start;
         let mut qi = 0;
         let mut first: Option<Key> = None;
-        let mut prev = [0u8; 20];
+        let mut prev = Key::default();
+        // The query at `qi`, or MAX past the last one.
+        let query = |qi: usize| match qi < hashes.len() {
+            true => Key::new(hashes.get(qi)),
+            false => Key::MAX,
+        };
+        let mut q = Key::MAX;
         while at < end {
-            let (k, count, next) = self.key_at(at)?;
-            let key = &k[..n];
+            let (key, count, next) = self.key_at(at)?;
             match first {
                 None => {
-                    first = Some(k);
-                    qi = hashes.lower_bound(key);
+                    first = Some(key);
+                    qi = hashes.lower_bound(&key.bytes()[..self.bytes()]);
+                    q = query(qi);
                 }
-                Some(_) if cmp_keys(key, &prev[..n]).is_lt() => return Err(self.unsorted(at)),
+                Some(_) if key < prev => return Err(self.unsorted(at)),
                 Some(_) => {}
             }
-            while qi < hashes.len() && cmp_keys(hashes.get(qi), key).is_lt() {
+            while q < key {
                 qi += 1;
+                q = query(qi);
             }
-            if qi < hashes.len() && cmp_keys(hashes.get(qi), key).is_eq() {
+            if q == key && qi < hashes.len() {
                 hits.push((qi, Some(count)));
             }
-            prev = k;
+            prev = key;
             lines += 1;
             at = next;
         }
@@ -543,7 +579,6 @@ impl SortedFile {
             lines_read: Some(0),
             ..Answer::default()
         };
-        let n = self.bytes();
         let mut last: Option<Key> = None;
         for (
             i,
@@ -555,7 +590,7 @@ impl SortedFile {
         ) in results.into_iter().enumerate()
         {
             if let (Some(prev), Some((first, _))) = (last, bounds) {
-                if first[..n] < prev[..n] {
+                if first < prev {
                     return Err(self.unsorted(starts[i]));
                 }
             }
@@ -569,20 +604,11 @@ impl SortedFile {
     }
 }
 
-/// Order two keys of equal width, deciding on the first 8 bytes in one
-/// comparison when they differ (they nearly always do).
-#[inline]
-fn cmp_keys(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-    let top = |k: &[u8]| u64::from_be_bytes(k[..8].try_into().expect("keys have 8+ bytes"));
-    top(a).cmp(&top(b)).then_with(|| a[8..].cmp(&b[8..]))
-}
-
 /// Predict where `key` sits in `[lo, hi)` from the keys bounding it, aiming
 /// half a line early since the probe moves forward to the next line start.
 #[inline]
-fn interpolate(key: &[u8], klo: &[u8], khi: &[u8], lo: usize, hi: usize, avg_line: usize) -> usize {
-    let top = |k: &[u8]| u64::from_be_bytes(k[..8].try_into().expect("keys have 8+ bytes"));
-    let (v, a, b) = (top(key), top(klo), top(khi));
+fn interpolate(key: Key, klo: Key, khi: Key, lo: usize, hi: usize, avg_line: usize) -> usize {
+    let (v, a, b) = (key.top(), klo.top(), khi.top());
     if b <= a || v <= a {
         return lo + 1;
     }
