@@ -326,12 +326,10 @@ impl Gathered {
         }
     }
 
-    fn absorb(&mut self, batch: Batch, ctx: &ReadContext<'_>) -> Result<()> {
-        let digests: Vec<Digests> = (0..batch.len())
-            .into_par_iter()
-            .with_min_len(1024)
-            .map(|i| digest(&batch, i, ctx))
-            .collect();
+    /// Take in a batch and its digests: the part that must go in input
+    /// order, one row after another.
+    fn absorb(&mut self, digested: Digested, ctx: &ReadContext<'_>) -> Result<()> {
+        let Digested { batch, digests } = digested;
         for (line, cause, detail) in &batch.rejects {
             self.reject(ctx, batch.file, *line, *cause, detail);
         }
@@ -396,6 +394,22 @@ impl Gathered {
         ctx.bar.inc(rows);
         Ok(())
     }
+}
+
+/// A batch with the digests of its rows, ready to be absorbed.
+struct Digested {
+    batch: Batch,
+    digests: Vec<Digests>,
+}
+
+/// Hash a batch's secrets and run the per-row checks, on all cores.
+fn digest_batch(batch: Batch, ctx: &ReadContext<'_>) -> Digested {
+    let digests = (0..batch.len())
+        .into_par_iter()
+        .with_min_len(1024)
+        .map(|i| digest(&batch, i, ctx))
+        .collect();
+    Digested { batch, digests }
 }
 
 /// What a finished audit tells its caller.
@@ -616,8 +630,24 @@ fn read_inputs(
                 }
             }
         });
+        // Owned here, so that returning early (a --strict error) hangs up
+        // on the reader instead of leaving it blocked on a full channel.
+        let rx = rx;
+        // Absorb each batch while the next one is being digested: the
+        // in-order part then no longer leaves the cores idle.
+        let mut digested: Option<Digested> = None;
         for batch in rx.iter() {
-            gathered.absorb(batch?, ctx)?;
+            let batch = batch?;
+            let previous = digested.take();
+            let (next, absorbed) = rayon::join(
+                || digest_batch(batch, ctx),
+                || previous.map_or(Ok(()), |d| gathered.absorb(d, ctx)),
+            );
+            absorbed?;
+            digested = Some(next);
+        }
+        if let Some(last) = digested {
+            gathered.absorb(last, ctx)?;
         }
         reader.join().expect("reader thread does not panic");
         Ok(())

@@ -77,6 +77,35 @@ fn strict_fails_on_the_first_rejected_row() {
 }
 
 #[test]
+fn strict_stops_a_long_input_at_its_first_bad_row() {
+    // Many batches behind the bad row: the run must end with the error,
+    // not wait on a reader blocked behind a full queue.
+    let wd = Workdir::new();
+    let mut csv = b"email,password\na@x.com,\xff\xfebad\n".to_vec();
+    for i in 0..300_000 {
+        csv.extend_from_slice(format!("u{i}@x.com,pw{i}\n").as_bytes());
+    }
+    wd.write("big.csv", csv);
+    wd.write("corpus-ntlm.txt", hibp_file(&[(NTLM_PASSWORD, 3)]));
+    let run = wd
+        .cmd(&[
+            "audit",
+            "big.csv",
+            "--corpus",
+            "corpus-ntlm.txt",
+            "--strict",
+        ])
+        .run_within(std::time::Duration::from_secs(60))
+        .code(2);
+    assert!(
+        run.stderr
+            .contains("big.csv:2: row rejected (invalid_utf8)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn whole_file_problems_are_one_clear_line_and_exit_2() {
     let cases = [
         ("exports/empty.csv", "empty.csv: empty input (no header, no rows)"),

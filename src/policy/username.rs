@@ -78,7 +78,19 @@ fn matches_ascii(name: &[u8], core: &[u8]) -> bool {
     let local = sam.split(|&b| b == b'@').next().unwrap_or(sam);
     let lower = |b: &u8| b.to_ascii_lowercase();
     let kept = |b: &&u8| !matches!(b, b'.' | b'_' | b'-');
+    let first = core[0].to_ascii_lowercase();
     [name, sam, local].iter().any(|base| {
+        // Every form is at most as long as the base, and starts with the
+        // base's first or last letter: most passwords fail here, cheaply.
+        let ends = [
+            base.first(),
+            base.last(),
+            base.iter().find(kept),
+            base.iter().rev().find(kept),
+        ];
+        if core.len() > base.len() || !ends.iter().flatten().any(|&&b| lower(&b) == first) {
+            return false;
+        }
         core.eq_ignore_ascii_case(base)
             || core.iter().map(lower).eq(base.iter().rev().map(lower))
             || core
@@ -283,6 +295,10 @@ mod tests {
         assert!(!matches_plaintext(b"alice", b"xalice"));
         assert!(!matches_plaintext(b"al", b"al123"), "too short to judge");
         assert!(!matches_plaintext(b"alice", b"123"));
+        assert!(matches_plaintext(b".alice", b".Alice1"), "separator first");
+        assert!(matches_plaintext(b"alice.", b".ecila"), "separator last");
+        assert!(matches_plaintext(b"_alice_", b"ecila"));
+        assert!(!matches_plaintext(b"alice", b"alicealice"));
     }
 
     #[test]

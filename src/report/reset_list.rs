@@ -9,6 +9,7 @@
 use crate::accounts::Accounts;
 use crate::findings::Findings;
 use anyhow::Result;
+use std::fmt::Write as _;
 use std::io::Write;
 
 pub const HEADER: [&str; 10] = [
@@ -49,21 +50,29 @@ pub fn write(
     let mut csv = csv::WriterBuilder::new().from_writer(out);
     csv.write_record(HEADER)?;
     let mut rows = 0;
+    // The cells built from numbers and lists, reused row after row.
+    let mut text: [String; 6] = Default::default();
     for (id, finding) in findings.sorted() {
-        let origin = accounts.origin(id);
-        let origin = format!("{}:{}", inputs[origin.file], origin.line);
-        let reasons: Vec<&str> = finding.reasons().map(|r| r.name()).collect();
-        let matched: Vec<&str> = (0..sources.len())
-            .filter(|i| finding.sources & (1u64 << (*i).min(63)) != 0)
-            .map(|i| sources[i].as_str())
-            .collect();
-        let count = finding.max_count.map(|c| c.to_string()).unwrap_or_default();
-        let (reasons, matched) = (reasons.join(";"), matched.join(";"));
+        text.iter_mut().for_each(String::clear);
+        let [origin, reasons, count, matched, group, size] = &mut text;
+        let from = accounts.origin(id);
+        write!(origin, "{}:{}", inputs[from.file], from.line)?;
+        join_into(reasons, finding.reasons().map(|r| r.name()));
+        if let Some(c) = finding.max_count {
+            write!(count, "{c}")?;
+        }
+        let matching = sources.iter().enumerate();
+        join_into(
+            matched,
+            matching
+                .filter(|(i, _)| finding.sources & (1u64 << (*i).min(63)) != 0)
+                .map(|(_, name)| name.as_str()),
+        );
+        if let Some((g, n)) = finding.shared {
+            write!(group, "{g}")?;
+            write!(size, "{n}")?;
+        }
         let severity = finding.severity().map_or("", |s| s.name());
-        let (group, size) = finding
-            .shared
-            .map(|(g, n)| (g.to_string(), n.to_string()))
-            .unwrap_or_default();
         let tier = finding.tier.map_or("", |t| t.name());
         let cells: [&[u8]; 10] = [
             accounts.name(id),
@@ -82,6 +91,16 @@ pub fn write(
     }
     csv.flush()?;
     Ok(rows)
+}
+
+/// Append `items` to `out`, separated by `;`.
+fn join_into<'a>(out: &mut String, items: impl Iterator<Item = &'a str>) {
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        out.push_str(item);
+    }
 }
 
 #[cfg(test)]

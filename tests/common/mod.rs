@@ -75,6 +75,17 @@ impl Cmd {
         self
     }
 
+    /// [`Cmd::run`], failing the test instead of hanging when the run
+    /// takes longer than `limit`.
+    pub fn run_within(self, limit: std::time::Duration) -> Run {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(self.run());
+        });
+        rx.recv_timeout(limit)
+            .unwrap_or_else(|_| panic!("credaudit still running after {limit:?}"))
+    }
+
     pub fn run(mut self) -> Run {
         self.command
             .stdin(if self.stdin.is_some() {
