@@ -16,7 +16,8 @@
 //!    and prints a table against the targets.
 //!
 //! All runs are warm-cache: each corpus and input is read once, untimed,
-//! before any timing. `CREDAUDIT_BENCH_SCALE=N` divides every size by N for a
+//! before any timing, and each command (but lil-pwny's minutes-long runs)
+//! runs once untimed before its timed repetitions. `CREDAUDIT_BENCH_SCALE=N` divides every size by N for a
 //! quick smoke run (file names follow the sizes, so data never mixes);
 //! `CREDAUDIT_BENCH_ONLY=a,d` runs only some scenarios. Other work on the
 //! machine skews the timings, so the load average is printed with each run.
@@ -801,6 +802,8 @@ fn run_credaudit(
     let mut cmd = credaudit_cmd(&ctx.exe, input, corpus, lookup, &ctx.out_dir, tag);
     println!("  $ {}    [load {}]", show(&cmd), loadavg());
     let stderr = ctx.out_dir.join(format!("{tag}-stderr.txt"));
+    cmd.stdout(Stdio::null()).stderr(File::create(&stderr)?);
+    warm_up(&mut cmd)?;
     let mut runs = Vec::new();
     let mut last_summary = None;
     let mut problem = None;
@@ -850,19 +853,40 @@ struct BaselineResult {
     problem: Option<String>,
 }
 
+/// One untimed run before the timed ones (hyperfine's `--warmup 1`): the
+/// pages a command reads may have been reclaimed since the data was warmed
+/// (this machine pages out memory left untouched for a minute), and the
+/// first timed run would pay for reading them back.
+fn warm_up(cmd: &mut Command) -> io::Result<()> {
+    let started = Instant::now();
+    cmd.status()?;
+    println!(
+        "    warm-up: {:.2} s (untimed)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// Run a baseline `reps` times; `count` reads how many accounts it flagged
-/// from its stdout file (None when its output cannot be parsed).
+/// from its stdout file (None when its output cannot be parsed). Baselines
+/// that run for minutes skip the warm-up (`warm: false`): a cold first read
+/// is noise next to their run time, and the median of the reps absorbs it.
 fn run_baseline(
     ctx: &Ctx,
     tag: &str,
     cmd: &mut Command,
-    reps: usize,
+    (reps, warm): (usize, bool),
     expected: u64,
     count: impl Fn(&Path) -> io::Result<Option<u64>>,
 ) -> io::Result<BaselineResult> {
     println!("  $ {}    [load {}]", show(cmd), loadavg());
     let stdout = ctx.out_dir.join(format!("{tag}-stdout.txt"));
     let stderr = ctx.out_dir.join(format!("{tag}-stderr.txt"));
+    if warm {
+        cmd.stdout(File::create(&stdout)?)
+            .stderr(File::create(&stderr)?);
+        warm_up(cmd)?;
+    }
     let mut runs = Vec::new();
     let mut problem = None;
     for rep in 0..reps {
@@ -1118,7 +1142,7 @@ fn scenario_sort_join(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
         ctx,
         "a-sort-join",
         &mut sort_join_cmd(&ctx.files.sha1_hashes, &ctx.files.sha1_corpus),
-        ctx.reps,
+        (ctx.reps, true),
         expected,
         |out| count_lines(out).map(Some),
     )?;
@@ -1208,7 +1232,7 @@ fn scenario_lil_pwny(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
         ctx,
         "b-lil-pwny",
         &mut cmd,
-        ctx.reps,
+        (ctx.reps, false),
         expected,
         lil_pwny_matches,
     )?;
