@@ -312,6 +312,36 @@ mod tests {
         assert!(c.matches_hash(b"john.smith@x.com", HashKind::Sha1, &sha1(b"johnsmith")));
         assert!(!c.matches_hash(b"alice", HashKind::Sha1, &sha1(b"alice1999")));
         assert!(!c.matches_hash(b"al", HashKind::Sha1, &sha1(b"al")));
+        // NTLM takes the eight-lane path: every candidate, in either set of
+        // lanes, and nothing else.
+        for password in [
+            "john.smith",
+            "john.smith1",
+            "john.smith2026!",
+            "John.smith",
+            "John.smith123",
+            "JOHN.SMITH",
+            "johnsmith",
+            "htims.nhoj",
+        ] {
+            assert!(
+                c.matches_hash(b"CORP\\john.smith", HashKind::Ntlm, &nt(password)),
+                "{password}"
+            );
+        }
+        // Too long for one MD4 block with a suffix: hashed one at a time.
+        let long = "averyveryverylongusername";
+        assert!(c.matches_hash(
+            long.as_bytes(),
+            HashKind::Ntlm,
+            &nt(&format!("{long}2026!"))
+        ));
+        for password in ["john.smith2025", "JOHN.SMITH1", "Johnsmith", "john.smith!!"] {
+            assert!(
+                !c.matches_hash(b"CORP\\john.smith", HashKind::Ntlm, &nt(password)),
+                "{password}"
+            );
+        }
         assert!(current_year() >= 2026);
     }
 }

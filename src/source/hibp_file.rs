@@ -29,8 +29,9 @@ use std::path::{Path, PathBuf};
 /// Below this many bytes (four or five lines), a search scans lines
 /// instead of probing.
 const LINEAR_BYTES: usize = 192;
-/// Bytes kept mapped either side of where a search stopped, when its pages
-/// are released.
+/// When a search part ends, its pages are released from this many bytes
+/// before its first position to this many after its last: the probes that
+/// strayed past either end touched them too.
 const RELEASE_MARGIN: usize = 4096;
 /// Release pages behind the search every this many bytes.
 const RELEASE_STEP: usize = 64 << 20;
@@ -520,9 +521,12 @@ impl SortedFile {
         let mut first: Option<Key> = None;
         let mut prev = Key::default();
         // The query at `qi`, or MAX past the last one.
-        let query = |qi: usize| match qi < hashes.len() {
-            true => Key::new(hashes.get(qi)),
-            false => Key::MAX,
+        let query = |qi: usize| {
+            if qi < hashes.len() {
+                Key::new(hashes.get(qi))
+            } else {
+                Key::MAX
+            }
         };
         let mut q = Key::MAX;
         while at < end {
