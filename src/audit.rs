@@ -637,8 +637,18 @@ fn read_inputs(
         // in-order part then no longer leaves the cores idle.
         let mut digested: Option<Digested> = None;
         for batch in rx.iter() {
-            let batch = batch?;
             let previous = digested.take();
+            let batch = match batch {
+                Ok(batch) => batch,
+                Err(e) => {
+                    // Rows before the reader's error come first: a --strict
+                    // failure among them is the one to report.
+                    if let Some(d) = previous {
+                        gathered.absorb(d, ctx)?;
+                    }
+                    return Err(e);
+                }
+            };
             let (next, absorbed) = rayon::join(
                 || digest_batch(batch, ctx),
                 || previous.map_or(Ok(()), |d| gathered.absorb(d, ctx)),

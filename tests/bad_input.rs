@@ -106,6 +106,36 @@ fn strict_stops_a_long_input_at_its_first_bad_row() {
 }
 
 #[test]
+fn strict_reports_the_first_bad_row_when_a_later_batch_fails_too() {
+    // Row 2 fails in the main thread (no NTLM hash), row 40,003 in the
+    // reader (a column too many), one batch later: row 2 is the error.
+    let wd = Workdir::new();
+    let mut csv = b"email,password\na@x.com,\xff\xfebad\n".to_vec();
+    for i in 0..40_000 {
+        csv.extend_from_slice(format!("u{i}@x.com,pw{i}\n").as_bytes());
+    }
+    csv.extend_from_slice(b"bad@x.com,pw,extra\n");
+    wd.write("two-bad.csv", csv);
+    wd.write("corpus-ntlm.txt", hibp_file(&[(NTLM_PASSWORD, 3)]));
+    let run = wd
+        .cmd(&[
+            "audit",
+            "two-bad.csv",
+            "--corpus",
+            "corpus-ntlm.txt",
+            "--strict",
+        ])
+        .run_within(std::time::Duration::from_secs(60))
+        .code(2);
+    assert!(
+        run.stderr
+            .contains("two-bad.csv:2: row rejected (invalid_utf8)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn whole_file_problems_are_one_clear_line_and_exit_2() {
     let cases = [
         ("exports/empty.csv", "empty.csv: empty input (no header, no rows)"),

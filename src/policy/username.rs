@@ -228,7 +228,7 @@ impl Candidates {
         let mut plain = plain.into_iter().filter(|form| *form != suffixed[0]);
         if let (HashKind::Ntlm, Ok(want)) = (kind, <&[u8; 16]>::try_from(hash)) {
             let fits = |form: &[u8]| fits_one_block(&[form, &self.longest_suffix]);
-            if suffixed.iter().all(|f| fits(f)) && plain.clone().all(fits) {
+            if suffixed.iter().all(|f| fits(f)) && plain.clone().all(|f| fits_one_block(&[f])) {
                 // A form and its suffixed variants in one set of lanes, the
                 // plain forms in the lanes left over.
                 return suffixed.iter().any(|form| {

@@ -352,8 +352,8 @@ impl SortedFile {
         }
         let guess = interpolate(key, at.klo, Key::MAX, at.lo, len, self.avg_line);
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `guess` is inside the map; prefetching has no effect on
-        // program state and never faults.
+        // SAFETY: every address is clamped into the map (`min(len - 1)`);
+        // prefetching has no effect on program state and never faults.
         unsafe {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
             let from = guess.saturating_sub(64 * (PREFETCH_LINES / 2));
