@@ -101,6 +101,13 @@ const MD4_ONE_BLOCK_ASCII: usize = 27;
 /// the one username-variant checks hash millions of times. ASCII widens to
 /// UTF-16LE by a zero byte after each character.
 fn ntlm_short_ascii(password: &[u8]) -> [u8; 16] {
+    md4_block(&one_block_words(password))
+}
+
+/// The padded one-block MD4 input of a short ASCII password, as 16 words:
+/// each character widened to a UTF-16LE unit, `0x80`, zeros, the length in
+/// bits in word 14.
+fn one_block_words(password: &[u8]) -> [u32; 16] {
     let mut words = [0u32; 16];
     for (i, &b) in password.iter().enumerate() {
         words[i / 2] |= u32::from(b) << (16 * (i % 2));
@@ -108,7 +115,7 @@ fn ntlm_short_ascii(password: &[u8]) -> [u8; 16] {
     let n = password.len();
     words[n / 2] |= 0x80 << (16 * (n % 2));
     words[14] = (n as u32) * 16;
-    md4_block(&words)
+    words
 }
 
 /// Passwords hashed together by [`NtlmLanes`].
@@ -151,22 +158,10 @@ impl NtlmLanes {
     pub fn push(&mut self, password: &[u8]) {
         assert!(!self.is_full(), "eight lanes at most");
         debug_assert!(fits_one_block(&[password]));
-        // Two UTF-16 units per word, each word written once, whole (the lane
-        // starts zeroed): no partial writes for the CPU to merge.
         let lane = self.used;
-        let (mut word, mut n) = (0u32, 0usize);
-        for &b in password.iter().chain(&[0x80]) {
-            if n % 2 == 0 {
-                word = u32::from(b);
-            } else {
-                self.words[n / 2][lane] = word | (u32::from(b) << 16);
-            }
-            n += 1;
+        for (k, word) in one_block_words(password).into_iter().enumerate() {
+            self.words[k][lane] = word;
         }
-        if n % 2 == 1 {
-            self.words[n / 2][lane] = word;
-        }
-        self.words[14][lane] = (n as u32 - 1) * 16;
         self.used += 1;
     }
 

@@ -76,63 +76,42 @@ fn strict_fails_on_the_first_rejected_row() {
     );
 }
 
-#[test]
-fn strict_stops_a_long_input_at_its_first_bad_row() {
-    // Many batches behind the bad row: the run must end with the error,
-    // not wait on a reader blocked behind a full queue.
+/// Run `--strict` with an NTLM corpus over `file`: a header, a password
+/// that is not UTF-8 (so has no NTLM hash) on line 2, `good` fine rows and
+/// `tail`. Whatever follows, the error must be line 2's, and come promptly.
+fn strict_over_bad_line_2(file: &str, good: usize, tail: &[u8]) {
     let wd = Workdir::new();
     let mut csv = b"email,password\na@x.com,\xff\xfebad\n".to_vec();
-    for i in 0..300_000 {
+    for i in 0..good {
         csv.extend_from_slice(format!("u{i}@x.com,pw{i}\n").as_bytes());
     }
-    wd.write("big.csv", csv);
+    csv.extend_from_slice(tail);
+    wd.write(file, csv);
     wd.write("corpus-ntlm.txt", hibp_file(&[(NTLM_PASSWORD, 3)]));
     let run = wd
-        .cmd(&[
-            "audit",
-            "big.csv",
-            "--corpus",
-            "corpus-ntlm.txt",
-            "--strict",
-        ])
+        .cmd(&["audit", file, "--corpus", "corpus-ntlm.txt", "--strict"])
         .run_within(std::time::Duration::from_secs(60))
         .code(2);
     assert!(
         run.stderr
-            .contains("big.csv:2: row rejected (invalid_utf8)"),
+            .contains(&format!("{file}:2: row rejected (invalid_utf8)")),
         "{}",
         run.stderr
     );
 }
 
 #[test]
+fn strict_stops_a_long_input_at_its_first_bad_row() {
+    // Many batches behind the bad row: the run must end with the error,
+    // not wait on a reader blocked behind a full queue.
+    strict_over_bad_line_2("big.csv", 300_000, b"");
+}
+
+#[test]
 fn strict_reports_the_first_bad_row_when_a_later_batch_fails_too() {
-    // Row 2 fails in the main thread (no NTLM hash), row 40,003 in the
-    // reader (a column too many), one batch later: row 2 is the error.
-    let wd = Workdir::new();
-    let mut csv = b"email,password\na@x.com,\xff\xfebad\n".to_vec();
-    for i in 0..40_000 {
-        csv.extend_from_slice(format!("u{i}@x.com,pw{i}\n").as_bytes());
-    }
-    csv.extend_from_slice(b"bad@x.com,pw,extra\n");
-    wd.write("two-bad.csv", csv);
-    wd.write("corpus-ntlm.txt", hibp_file(&[(NTLM_PASSWORD, 3)]));
-    let run = wd
-        .cmd(&[
-            "audit",
-            "two-bad.csv",
-            "--corpus",
-            "corpus-ntlm.txt",
-            "--strict",
-        ])
-        .run_within(std::time::Duration::from_secs(60))
-        .code(2);
-    assert!(
-        run.stderr
-            .contains("two-bad.csv:2: row rejected (invalid_utf8)"),
-        "{}",
-        run.stderr
-    );
+    // Row 40,003 fails in the reader (a column too many), one batch after
+    // row 2 failed in the main thread: row 2 is the error.
+    strict_over_bad_line_2("two-bad.csv", 40_000, b"bad@x.com,pw,extra\n");
 }
 
 #[test]
