@@ -52,6 +52,8 @@ pub struct SourceOptions {
     /// The organisation's banned words, expanded with mutations.
     pub banned: Vec<PathBuf>,
     pub method: LookupMethod,
+    /// How sorted corpus files are verified before they are trusted.
+    pub verify: source::VerifyOptions,
     pub min_count: u64,
     /// `--api`: the Pwned Passwords range API.
     pub api: Option<source::range_api::ApiOptions>,
@@ -79,7 +81,7 @@ pub struct AuditConfig {
 pub fn open_sources(options: &SourceOptions) -> Result<(Vec<Box<dyn Source>>, bool)> {
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     for path in &options.corpora {
-        sources.push(source::open_corpus(path, options.method)?);
+        sources.push(source::open_corpus(path, options.method, &options.verify)?);
     }
     for path in &options.wordlists {
         sources.push(Box::new(source::plain_list::PlainList::from_file(path)?));
@@ -534,7 +536,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
     durations.report = t_report.elapsed().as_millis() as u64;
 
     let mut flagged = Tally::default();
-    for reason in Reason::ALL.into_iter().filter(|r| *r != Reason::Unchecked) {
+    for reason in Reason::ALL {
         flagged.add(reason.name(), findings.count(reason));
     }
     let mut by_severity = Tally::default();
@@ -705,7 +707,16 @@ fn ask_sources(
                 }
             }
             if let Some(w) = &answer.warning {
-                progress.warn(w);
+                let accounts: usize = answer
+                    .unchecked
+                    .iter()
+                    .map(|&qi| qs.accounts_of(qi).len())
+                    .sum();
+                if accounts > 0 {
+                    progress.warn(&format!("{w} ({accounts} accounts)"));
+                } else {
+                    progress.warn(w);
+                }
             }
             lookups.push(LookupSummary {
                 hash_kind: qs.kind,
@@ -721,6 +732,7 @@ fn ask_sources(
         }
         summaries.push(SourceSummary {
             info: src.info(),
+            corpus: src.corpus_check(),
             lookups,
         });
     }

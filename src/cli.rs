@@ -10,7 +10,8 @@ use credaudit::input::columns::{ColumnRef, SecretKind};
 use credaudit::input::{FormatChoice, InputOptions, SkipRules};
 use credaudit::outcome::FailOn;
 use credaudit::policy::PolicyOptions;
-use credaudit::source::LookupMethod;
+use credaudit::source::corpus_stamp::StampDir;
+use credaudit::source::{LookupMethod, VerifyOptions};
 use std::path::PathBuf;
 
 /// Find the accounts whose passwords appear in breach corpora, and list the
@@ -64,6 +65,11 @@ pub struct SourceArgs {
     /// merge pass (validates every line), or chosen by query count.
     #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
     pub lookup: MethodArg,
+    /// Skip the one-time check of every line of a sorted corpus file (the
+    /// summary says so). Without it, a file's first use reads it all once
+    /// and later runs trust the recorded verdict while the file is unchanged.
+    #[arg(long)]
+    pub trust_corpus: bool,
     /// Also check against the Pwned Passwords range API, at URL or else
     /// $CREDAUDIT_API_URL or https://api.pwnedpasswords.com. Only the first
     /// 5 hex characters of each hash are sent. Give it after the inputs, or
@@ -336,6 +342,15 @@ impl SourceArgs {
                 MethodArg::Auto => LookupMethod::Auto,
                 MethodArg::Search => LookupMethod::Search,
                 MethodArg::Merge => LookupMethod::Merge,
+            },
+            verify: VerifyOptions {
+                trust: self.trust_corpus,
+                stamps: self
+                    .cache_dir
+                    .clone()
+                    .or_else(credaudit::source::range_api::default_cache_dir)
+                    .filter(|_| !self.no_cache)
+                    .map(|dir| StampDir::new(dir.join("verified-corpora"))),
             },
             min_count: self.min_count,
             api: self

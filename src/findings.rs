@@ -128,14 +128,12 @@ impl Finding {
         self.reasons & reason.bit() != 0
     }
 
-    /// The reasons to report, most severe first. An account with any other
-    /// finding is not also reported as unchecked: it must be reset anyway.
+    /// The reasons to report, in [`Reason::ALL`] order. `unchecked` is one of
+    /// them like any other: an account that must be reset for a policy
+    /// reason still has to say that a breach source never answered for it,
+    /// or the audit would read as complete when it is not.
     pub fn reasons(&self) -> impl Iterator<Item = Reason> + '_ {
-        let others = self.reasons & !Reason::Unchecked.bit() != 0;
-        Reason::ALL
-            .into_iter()
-            .filter(|r| self.has(*r))
-            .filter(move |r| !(*r == Reason::Unchecked && others))
+        Reason::ALL.into_iter().filter(|r| self.has(*r))
     }
 
     /// The highest severity among the reported reasons.
@@ -252,7 +250,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn findings_outrank_unchecked_and_keep_the_highest_count() {
+    fn unchecked_stays_beside_other_findings_and_highest_count_is_kept() {
         let mut f = Findings::default();
         f.hit(7, Reason::Pwned, 0, Some(3));
         f.hit(7, Reason::Pwned, 2, Some(10));
@@ -264,8 +262,12 @@ mod tests {
         let (_, seven) = sorted[1];
         assert_eq!(seven.max_count, Some(10));
         assert_eq!(seven.sources, 0b111);
-        assert_eq!(seven.reasons().collect::<Vec<_>>(), vec![Reason::Pwned]);
-        assert_eq!(f.count(Reason::Unchecked), 1);
+        assert_eq!(
+            seven.reasons().collect::<Vec<_>>(),
+            vec![Reason::Pwned, Reason::Unchecked]
+        );
+        assert_eq!(seven.severity(), Some(Severity::High));
+        assert_eq!(f.count(Reason::Unchecked), 2);
         assert_eq!(f.count(Reason::Pwned), 1);
     }
 

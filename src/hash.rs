@@ -11,7 +11,9 @@ use sha1::{Digest, Sha1};
 use std::fmt;
 
 /// The unsalted hash kinds that breach corpora are published in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum HashKind {
     Sha1,

@@ -128,4 +128,19 @@ mod tests {
         assert_eq!(low.exit_code(&short, 0), EXIT_FINDINGS);
         assert!("pwnd".parse::<FailOn>().is_err());
     }
+
+    /// Every unchecked account also has a policy finding: the audit is still
+    /// incomplete, whatever else it found.
+    #[test]
+    fn unchecked_behind_other_findings_still_means_incomplete() {
+        let mut f = Findings::default();
+        f.add(0, Reason::Short);
+        f.add(0, Reason::Unchecked);
+        f.add(1, Reason::Shared);
+        f.add(1, Reason::Unchecked);
+        assert_eq!(f.count(Reason::Unchecked), 2);
+        assert_eq!(FailOn::default().exit_code(&f, 0), EXIT_INCOMPLETE);
+        let high: FailOn = "high,unchecked".parse().unwrap();
+        assert_eq!(high.exit_code(&f, 0), EXIT_INCOMPLETE);
+    }
 }

@@ -7,7 +7,7 @@ use crate::hash::HashKind;
 use crate::input::columns::SecretKind;
 use crate::input::decompress::Compression;
 use crate::input::Format;
-use crate::source::{RequestStats, SourceInfo};
+use crate::source::{CorpusCheck, RequestStats, SourceInfo};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -77,6 +77,9 @@ impl Tally {
 pub struct SourceSummary {
     #[serde(flatten)]
     pub info: SourceInfo,
+    /// Sorted corpus files: verification and coverage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corpus: Option<CorpusCheck>,
     /// One entry per hash kind asked.
     pub lookups: Vec<LookupSummary>,
 }

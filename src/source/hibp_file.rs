@@ -15,8 +15,21 @@
 //! process's memory does not grow with the corpus. Every line read is checked
 //! for format and order; a malformed, unsorted or truncated corpus is an
 //! error naming the file and line, never a silent mis-search.
+//!
+//! A search reads only the lines it probes, so before the first search of a
+//! file every line is checked once by the merge pass without queries, and
+//! the verdict is stamped ([`super::corpus_stamp`]): verify once, trust
+//! after. A file that covers less hash space than its density says (cut at
+//! a line boundary, a part missing) makes the queries that fall outside it
+//! unchecked ([`super::coverage`]).
 
-use super::{file_facts, label, Answer, Hits, Lookup, LookupMethod, Source, SourceInfo};
+use super::corpus_stamp::{Identity, Verdict};
+use super::coverage::{self, Density, Gap};
+use super::sorted_key::Key;
+use super::{
+    file_facts, label, Answer, CorpusCheck, Hits, Lookup, LookupMethod, Source, SourceInfo,
+    VerifyOptions,
+};
 use crate::hash::{decode_hex, HashKind};
 use crate::queryset::Hashes;
 use anyhow::{anyhow, bail, Context, Result};
@@ -25,6 +38,7 @@ use memmap2::{Advice, Mmap, UncheckedAdvice};
 use rayon::prelude::*;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Below this many bytes (four or five lines), a search scans lines
 /// instead of probing.
@@ -41,8 +55,9 @@ const MERGE_CHUNK: usize = 16 << 20;
 /// interpolation misses by ~7 corpus lines (~320 bytes) at the benchmark's
 /// one query per 100 lines; 10 measured best (2 to 16 tried).
 const PREFETCH_LINES: usize = 10;
-/// Lines sampled at open to catch a file not sorted by hash.
-const ORDER_SAMPLES: usize = 64;
+/// Lines sampled at open, evenly over the bytes: to catch a file not sorted
+/// by hash, and to measure its density (line length, coverage).
+const DENSITY_SAMPLES: usize = 256;
 /// Auto picks merge when there is at least one query per this many lines.
 /// Measured on the benchmark corpora: at one query per line merge takes
 /// half the time of search, at one per 10 lines search takes 0.8 of merge's.
@@ -55,48 +70,24 @@ pub struct SortedFile {
     kind: [HashKind; 1],
     method: LookupMethod,
     avg_line: usize,
+    /// Lines (estimated from the samples until a pass counts them), first
+    /// and last key.
+    density: Density,
+    /// Coverage gaps seen at open: the ends, and holes in the segments the
+    /// samples flagged.
+    sampled_gaps: Vec<Gap>,
+    identity: Identity,
+    verify: VerifyOptions,
+    /// How every line came to be trusted, once the first lookup asked.
+    verified: Mutex<Option<Verified>>,
 }
 
-/// A hash as numbers: its first 16 bytes and the rest (SHA-1's last 4,
-/// zero for NTLM), big-endian, so that keys order as their bytes do and
-/// compare in one or two integer comparisons.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-struct Key {
-    head: u128,
-    tail: u32,
-}
-
-impl Key {
-    /// Above every hash.
-    const MAX: Key = Key {
-        head: u128::MAX,
-        tail: u32::MAX,
-    };
-
-    /// From the 16 bytes of an NTLM hash or the 20 of a SHA-1.
-    #[inline]
-    fn new(hash: &[u8]) -> Key {
-        let head = u128::from_be_bytes(hash[..16].try_into().expect("hashes have 16+ bytes"));
-        let tail = match hash.get(16..20) {
-            Some(t) => u32::from_be_bytes(t.try_into().expect("4 bytes")),
-            None => 0,
-        };
-        Key { head, tail }
-    }
-
-    /// Back to bytes (NTLM uses the first 16).
-    fn bytes(self) -> [u8; 20] {
-        let mut out = [0u8; 20];
-        out[..16].copy_from_slice(&self.head.to_be_bytes());
-        out[16..].copy_from_slice(&self.tail.to_be_bytes());
-        out
-    }
-
-    /// The first 8 bytes, what interpolation works with.
-    #[inline]
-    fn top(self) -> u64 {
-        (self.head >> 64) as u64
-    }
+/// How a file's lines came to be trusted, and what that found.
+#[derive(Clone)]
+struct Verified {
+    how: &'static str,
+    /// Exact line count and coverage gaps (None with `--trust-corpus`).
+    verdict: Option<Verdict>,
 }
 
 /// Where a search stands: every line before `lo` (a line start) sorts
@@ -112,10 +103,18 @@ struct MergedChunk {
     lines: u64,
     /// First and last key of the chunk, to check order across chunks.
     bounds: Option<(Key, Key)>,
+    /// Gaps between consecutive lines at least as long as asked for.
+    gaps: Vec<Gap>,
+}
+
+/// What a merge pass over the whole file found.
+struct Merged {
+    hits: Hits,
+    verdict: Verdict,
 }
 
 impl SortedFile {
-    pub fn open(path: &Path, method: LookupMethod) -> Result<SortedFile> {
+    pub fn open(path: &Path, method: LookupMethod, verify: &VerifyOptions) -> Result<SortedFile> {
         let file =
             File::open(path).with_context(|| format!("cannot open corpus {}", path.display()))?;
         let len = file.metadata()?.len();
@@ -141,17 +140,33 @@ impl SortedFile {
                 path.display()
             );
         };
-        let corpus = SortedFile {
+        let identity = Identity::of(&file.metadata()?, &map);
+        let mut corpus = SortedFile {
             path: path.to_path_buf(),
             name: label(path),
             map,
             kind: [kind],
             method,
             avg_line: first_end + 1,
+            density: Density {
+                lines: 1,
+                first: Key::default(),
+                last: Key::default(),
+            },
+            sampled_gaps: Vec::new(),
+            identity,
+            verify: verify.clone(),
+            verified: Mutex::new(None),
         };
         corpus.key_at(0)?;
-        corpus.check_last_line()?;
-        corpus.check_sampled_order()?;
+        let last = corpus.check_last_line()?;
+        let samples = corpus.sample_in_order()?;
+        corpus.density = Density {
+            lines: corpus.estimate_lines(&samples),
+            first: corpus.key_at(0)?.0,
+            last,
+        };
+        corpus.sampled_gaps = corpus.sampled_gaps(&samples)?;
         Ok(corpus)
     }
 
@@ -215,6 +230,14 @@ impl SortedFile {
         )
     }
 
+    fn duplicate(&self, offset: usize) -> anyhow::Error {
+        anyhow!(
+            "{}:{}: duplicate corpus line: the same hash as the line before",
+            self.path.display(),
+            self.line_number(offset)
+        )
+    }
+
     fn unsorted(&self, offset: usize) -> anyhow::Error {
         anyhow!(
             "{}:{}: corpus is not sorted by hash (this line sorts before an earlier one); \
@@ -224,12 +247,14 @@ impl SortedFile {
         )
     }
 
-    /// A download cut short ends in a partial line: parse the last line.
-    fn check_last_line(&self) -> Result<()> {
+    /// A download cut mid-line ends in a partial line: parse the last line,
+    /// and return its key. (A file cut at a line boundary parses; that is
+    /// a coverage gap, see [`coverage`].)
+    fn check_last_line(&self) -> Result<Key> {
         let data = &self.map[..];
         let body = data.strip_suffix(b"\n").unwrap_or(data);
         let start = memchr::memrchr(b'\n', body).map_or(0, |p| p + 1);
-        self.key_at(start).map(|_| ()).map_err(|_| {
+        self.key_at(start).map(|(key, _, _)| key).map_err(|_| {
             anyhow!(
                 "{}:{}: last line is incomplete: the corpus looks truncated",
                 self.path.display(),
@@ -238,23 +263,52 @@ impl SortedFile {
         })
     }
 
-    /// Lines sampled across the file must be in ascending order: catches the
-    /// "ordered by prevalence" download and shuffled files at open.
-    fn check_sampled_order(&self) -> Result<()> {
+    /// Lines sampled evenly across the file's bytes, as (line start, key,
+    /// line length). They must be in ascending order: catches the "ordered
+    /// by prevalence" download and shuffled files at open.
+    fn sample_in_order(&self) -> Result<Vec<(usize, Key, usize)>> {
         let len = self.map.len();
-        let mut previous: Option<Key> = None;
-        for i in 0..=ORDER_SAMPLES {
-            let at = (len as u128 * i as u128 / ORDER_SAMPLES as u128) as usize;
+        let mut samples: Vec<(usize, Key, usize)> = Vec::new();
+        for i in 0..=DENSITY_SAMPLES {
+            let at = (len as u128 * i as u128 / DENSITY_SAMPLES as u128) as usize;
             let Some(start) = self.line_start_from(at, len) else {
                 continue;
             };
-            let (key, _, _) = self.key_at(start)?;
-            if previous.is_some_and(|p| key < p) {
+            if samples.last().is_some_and(|s| s.0 == start) {
+                continue;
+            }
+            let (key, _, next) = self.key_at(start)?;
+            if samples.last().is_some_and(|s| key < s.1) {
                 return Err(self.unsorted(start));
             }
-            previous = Some(key);
+            samples.push((start, key, next - start));
         }
-        Ok(())
+        Ok(samples)
+    }
+
+    /// Lines in the file, from the sampled line lengths.
+    fn estimate_lines(&self, samples: &[(usize, Key, usize)]) -> u64 {
+        let sampled: usize = samples.iter().map(|s| s.2).sum();
+        let avg = sampled as f64 / samples.len().max(1) as f64;
+        ((self.map.len() as f64 / avg.max(1.0)).round() as u64).max(1)
+    }
+
+    /// The coverage gaps the samples show: the ends, and the holes in any
+    /// segment between two samples that spans far more hash space than its
+    /// share of the bytes allows (only those segments are scanned).
+    fn sampled_gaps(&self, samples: &[(usize, Key, usize)]) -> Result<Vec<Gap>> {
+        let mut gaps = self.density.end_gaps();
+        let len = self.map.len() as f64;
+        let hole = self.density.hole_length();
+        let none = Hashes::new(self.bytes(), &[]);
+        for pair in samples.windows(2) {
+            let ((from, k1, _), (to, k2, to_len)) = (pair[0], pair[1]);
+            let share = (to - from) as f64 / len;
+            if self.density.segment_suspicious(share, k2.top() - k1.top()) {
+                gaps.extend(self.merge_chunk(from, to + to_len, none, hole)?.gaps);
+            }
+        }
+        Ok(gaps)
     }
 
     /// The first line start at or after `at` and before `limit`.
@@ -494,6 +548,28 @@ impl SortedFile {
         Ok(None)
     }
 
+    /// The coverage gaps known: the exact ones of a pass (or its stamp),
+    /// else those the samples showed.
+    fn gaps(&self) -> Vec<Gap> {
+        let verified = self.verified.lock().expect("no panic while verifying");
+        match verified.as_ref().and_then(|v| v.verdict.as_ref()) {
+            Some(verdict) => verdict.gaps.clone(),
+            None => self.sampled_gaps.clone(),
+        }
+    }
+
+    /// The density with the exact line count once a pass counted it.
+    fn verified_density(&self) -> Density {
+        let verified = self.verified.lock().expect("no panic while verifying");
+        match verified.as_ref().and_then(|v| v.verdict.as_ref()) {
+            Some(verdict) => Density {
+                lines: verdict.lines,
+                ..self.density
+            },
+            None => self.density,
+        }
+    }
+
     fn search(&self, query: &Lookup<'_>) -> Result<Answer> {
         // Not MADV_RANDOM: that turns off fault-around, and sorted queries
         // touch neighbouring pages, which fault-around maps 16 at a time.
@@ -512,8 +588,17 @@ impl SortedFile {
         })
     }
 
-    /// Merge one chunk `[start, end)` (line-aligned) against the queries.
-    fn merge_chunk(&self, start: usize, end: usize, hashes: Hashes<'_>) -> Result<MergedChunk> {
+    /// Merge one chunk `[start, end)` (line-aligned) against the queries,
+    /// checking every line (format, strict order), and note the gaps of at
+    /// least `hole` (top 64 bits) between consecutive lines.
+    fn merge_chunk(
+        &self,
+        start: usize,
+        end: usize,
+        hashes: Hashes<'_>,
+        hole: u64,
+    ) -> Result<MergedChunk> {
+        let mut gaps = Vec::new();
         let mut hits = Vec::new();
         let mut lines = 0u64;
         let mut at = start;
@@ -538,6 +623,11 @@ impl SortedFile {
                     q = query(qi);
                 }
                 Some(_) if key < prev => return Err(self.unsorted(at)),
+                Some(_) if key == prev => return Err(self.duplicate(at)),
+                Some(_) if key.top() - prev.top() >= hole => gaps.push(Gap {
+                    after: Some(prev),
+                    before: Some(key),
+                }),
                 Some(_) => {}
             }
             while q < key {
@@ -556,10 +646,13 @@ impl SortedFile {
             hits,
             lines,
             bounds: first.map(|f| (f, prev)),
+            gaps,
         })
     }
 
-    fn merge(&self, query: &Lookup<'_>) -> Result<Answer> {
+    /// One pass over every line, in parallel chunks: the hits of `query`,
+    /// and the verdict on the whole file (line count, coverage gaps).
+    fn merge(&self, query: &Lookup<'_>) -> Result<Merged> {
         let _ = self.map.advise(Advice::Sequential);
         let len = self.map.len();
         let mut starts = vec![0usize];
@@ -577,43 +670,110 @@ impl SortedFile {
         let chunk_len = |i: usize| (starts[i + 1] - starts[i]) as u64;
         let total_bytes = len as u64;
         let per_byte = query.hashes.len() as f64 / total_bytes.max(1) as f64;
+        // The line count is an estimate until this pass: note every gap
+        // of half the hole length, and keep the real holes at the end.
+        let note = self.density.hole_length() / 2;
         let results: Vec<_> = (0..starts.len() - 1)
             .into_par_iter()
             .map(|i| {
-                let r = self.merge_chunk(starts[i], starts[i + 1], query.hashes);
+                let r = self.merge_chunk(starts[i], starts[i + 1], query.hashes, note);
                 query
                     .progress
                     .inc((chunk_len(i) as f64 * per_byte).round() as u64);
                 r
             })
             .collect::<Result<_>>()?;
-        let mut answer = Answer {
-            method: "merge",
-            lines_read: Some(0),
-            ..Answer::default()
-        };
+        let mut merged_hits = Vec::new();
+        let (mut lines, mut noted) = (0, Vec::new());
         let mut last: Option<Key> = None;
-        for (
-            i,
-            MergedChunk {
-                hits,
-                lines,
-                bounds,
-            },
-        ) in results.into_iter().enumerate()
-        {
-            if let (Some(prev), Some((first, _))) = (last, bounds) {
+        for (i, chunk) in results.into_iter().enumerate() {
+            if let (Some(prev), Some((first, _))) = (last, chunk.bounds) {
                 if first < prev {
                     return Err(self.unsorted(starts[i]));
                 }
+                if first == prev {
+                    return Err(self.duplicate(starts[i]));
+                }
+                if first.top() - prev.top() >= note {
+                    noted.push(Gap {
+                        after: Some(prev),
+                        before: Some(first),
+                    });
+                }
             }
-            if let Some((_, chunk_last)) = bounds {
+            if let Some((_, chunk_last)) = chunk.bounds {
                 last = Some(chunk_last);
             }
-            answer.hits.extend(hits);
-            answer.lines_read = answer.lines_read.map(|l| l + lines);
+            merged_hits.extend(chunk.hits);
+            noted.extend(chunk.gaps);
+            lines += chunk.lines;
         }
-        Ok(answer)
+        let density = Density {
+            lines,
+            ..self.density
+        };
+        let hole = density.hole_length();
+        let mut gaps = density.end_gaps();
+        gaps.extend(noted.into_iter().filter(|g| {
+            let (a, b) = (g.after.unwrap_or_default(), g.before.unwrap_or(Key::MAX));
+            b.top() - a.top() >= hole
+        }));
+        Ok(Merged {
+            hits: merged_hits,
+            verdict: Verdict { lines, gaps },
+        })
+    }
+
+    /// Make sure every line has been checked once (by a pass now, or by a
+    /// stamp of an earlier one, or `--trust-corpus` said not to), before a
+    /// search relies on the lines it does not read.
+    fn verify_once(&self, progress: &indicatif::ProgressBar) -> Result<Verified> {
+        let mut state = self.verified.lock().expect("no panic while verifying");
+        if let Some(v) = state.as_ref() {
+            return Ok(v.clone());
+        }
+        let verified = if self.verify.trust {
+            Verified {
+                how: "trusted (--trust-corpus): lines off the search path were not checked",
+                verdict: None,
+            }
+        } else if let Some(verdict) = self
+            .verify
+            .stamps
+            .as_ref()
+            .and_then(|d| d.load(&self.identity, self.kind[0]))
+        {
+            Verified {
+                how: "stamp of an earlier full pass",
+                verdict: Some(verdict),
+            }
+        } else {
+            let message = progress.message();
+            progress.set_message(format!("verifying every line of {} (once)", self.name));
+            let none = Hashes::new(self.bytes(), &[]);
+            let merged = self.merge(&Lookup {
+                kind: self.kind[0],
+                hashes: none,
+                progress,
+            })?;
+            progress.set_message(message);
+            self.passed(merged.verdict)
+        };
+        *state = Some(verified.clone());
+        Ok(verified)
+    }
+
+    /// A full pass checked every line: stamp it, so the next run skips it.
+    fn passed(&self, verdict: Verdict) -> Verified {
+        if let Some(stamps) = &self.verify.stamps {
+            // A stamp that cannot be written costs the next run a pass,
+            // nothing more.
+            let _ = stamps.save(&self.path, &self.identity, self.kind[0], &verdict);
+        }
+        Verified {
+            how: "full pass",
+            verdict: Some(verdict),
+        }
     }
 }
 
@@ -671,14 +831,51 @@ impl Source for SortedFile {
         if query.kind != self.kind[0] || query.hashes.is_empty() {
             return Ok(Answer::default());
         }
-        match self.choose_method(query.hashes.len()) {
-            LookupMethod::Merge => self.merge(query),
-            _ => self.search(query),
+        let mut answer = match self.choose_method(query.hashes.len()) {
+            LookupMethod::Merge => {
+                // A merge checks every line: it is the verifying pass.
+                let merged = self.merge(query)?;
+                let lines = merged.verdict.lines;
+                let mut state = self.verified.lock().expect("no panic while verifying");
+                if state.as_ref().is_none_or(|v| v.verdict.is_none()) {
+                    *state = Some(self.passed(merged.verdict));
+                }
+                Answer {
+                    hits: merged.hits,
+                    method: "merge",
+                    lines_read: Some(lines),
+                    ..Answer::default()
+                }
+            }
+            _ => {
+                let verified = self.verify_once(query.progress)?;
+                let mut answer = self.search(query)?;
+                answer.lines_read = verified.verdict.map(|v| v.lines);
+                answer
+            }
+        };
+        let gaps = self.gaps();
+        answer.unchecked = coverage::unchecked(query.hashes, &gaps);
+        if !answer.unchecked.is_empty() {
+            let density = self.verified_density();
+            answer.warning = Some(coverage::describe(
+                &self.name,
+                &density,
+                &gaps,
+                answer.unchecked.len(),
+            ));
         }
+        Ok(answer)
     }
 
     fn info(&self) -> SourceInfo {
         let (size, modified) = file_facts(&self.path);
+        let verified = self.verified.lock().expect("no panic while verifying");
+        let entries = verified
+            .as_ref()
+            .and_then(|v| v.verdict.as_ref())
+            .map(|v| v.lines);
+        drop(verified);
         SourceInfo {
             kind: "hibp-file",
             name: self.name.clone(),
@@ -686,9 +883,22 @@ impl Source for SortedFile {
             hash_kinds: self.kind.to_vec(),
             size_bytes: size,
             modified_unix: modified,
-            entries: None,
+            entries,
             words_before_expansion: None,
         }
+    }
+
+    fn corpus_check(&self) -> Option<CorpusCheck> {
+        let how = self
+            .verified
+            .lock()
+            .expect("no panic while verifying")
+            .as_ref()
+            .map(|v| v.how);
+        Some(CorpusCheck {
+            verification: how,
+            coverage_gaps: self.gaps().iter().map(Gap::prefixes).collect(),
+        })
     }
 }
 
@@ -750,7 +960,8 @@ mod tests {
                 progress: &bar,
             };
             for method in [LookupMethod::Search, LookupMethod::Merge] {
-                let source = SortedFile::open(file.path(), method).unwrap();
+                let source =
+                    SortedFile::open(file.path(), method, &VerifyOptions::default()).unwrap();
                 let mut hits = source.lookup(&lookup).unwrap().hits;
                 hits.sort_unstable();
                 assert_eq!(hits, expected, "stride {stride}, {method:?}");

@@ -7,11 +7,14 @@
 //! for a hash must say so in [`Answer::unchecked`]: the audit then reports
 //! those accounts as unchecked, never as clean.
 
+pub mod corpus_stamp;
+mod coverage;
 pub mod hibp_dir;
 pub mod hibp_file;
 pub(crate) mod hibp_line;
 pub mod plain_list;
 pub mod range_api;
+mod sorted_key;
 
 use crate::findings::Reason;
 use crate::hash::HashKind;
@@ -81,6 +84,17 @@ pub struct SourceInfo {
     pub words_before_expansion: Option<u64>,
 }
 
+/// What the summary says about a sorted corpus file's integrity.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CorpusCheck {
+    /// How every line came to be trusted (a full pass, the stamp of an
+    /// earlier one, or `--trust-corpus`); None before any lookup.
+    pub verification: Option<&'static str>,
+    /// Stretches of hash space (5-hex prefixes) that hold no line although
+    /// the file's density says they should.
+    pub coverage_gaps: Vec<String>,
+}
+
 /// How a corpus file is to be searched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LookupMethod {
@@ -105,6 +119,10 @@ pub trait Source: Send + Sync {
     }
     fn lookup(&self, query: &Lookup<'_>) -> Result<Answer>;
     fn info(&self) -> SourceInfo;
+    /// Sorted corpus files: how they were verified and what they cover.
+    fn corpus_check(&self) -> Option<CorpusCheck> {
+        None
+    }
 }
 
 /// Size and modification time of a path, for the summary.
@@ -121,12 +139,26 @@ pub(crate) fn file_facts(path: &Path) -> (Option<u64>, Option<u64>) {
     }
 }
 
+/// How sorted corpus files come to be trusted: every line is checked by one
+/// pass the first time a file is used, and the verdict stamped under
+/// `stamps`; `--trust-corpus` skips the pass.
+#[derive(Clone, Debug, Default)]
+pub struct VerifyOptions {
+    pub trust: bool,
+    /// Where verdicts are kept (None: every run verifies again).
+    pub stamps: Option<corpus_stamp::StampDir>,
+}
+
 /// Open `--corpus PATH`: a directory of per-prefix files or one sorted file.
-pub fn open_corpus(path: &Path, method: LookupMethod) -> Result<Box<dyn Source>> {
+pub fn open_corpus(
+    path: &Path,
+    method: LookupMethod,
+    verify: &VerifyOptions,
+) -> Result<Box<dyn Source>> {
     if path.is_dir() {
         Ok(Box::new(hibp_dir::PrefixDir::open(path)?))
     } else {
-        Ok(Box::new(hibp_file::SortedFile::open(path, method)?))
+        Ok(Box::new(hibp_file::SortedFile::open(path, method, verify)?))
     }
 }
 

@@ -41,10 +41,15 @@ impl Workdir {
         std::fs::read_to_string(self.path(rel)).unwrap()
     }
 
-    /// A `credaudit` command running in this directory.
+    /// A `credaudit` command running in this directory, with its cache
+    /// (range responses, corpus verification stamps) in `.cache` here, never
+    /// in the home directory of whoever runs the tests.
     pub fn cmd(&self, args: &[&str]) -> Cmd {
         let mut command = Command::new(env!("CARGO_BIN_EXE_credaudit"));
-        command.current_dir(self.dir.path()).args(args);
+        command
+            .current_dir(self.dir.path())
+            .args(args)
+            .env("XDG_CACHE_HOME", self.dir.path().join(".cache"));
         Cmd {
             command,
             stdin: None,
@@ -67,6 +72,11 @@ pub struct Run {
 impl Cmd {
     pub fn arg(mut self, a: impl AsRef<std::ffi::OsStr>) -> Cmd {
         self.command.arg(a);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Cmd {
+        self.command.env(key, value);
         self
     }
 
