@@ -799,7 +799,19 @@ fn run_credaudit(
     reps: usize,
     expected: u64,
 ) -> io::Result<AuditResult> {
-    let mut cmd = credaudit_cmd(&ctx.exe, input, corpus, lookup, &ctx.out_dir, tag);
+    let cmd = credaudit_cmd(&ctx.exe, input, corpus, lookup, &ctx.out_dir, tag);
+    run_audit_cmd(ctx, tag, cmd, reps, expected)
+}
+
+/// Time `cmd`, a credaudit audit writing the outputs of `tag`, `reps` times
+/// after one untimed run, and check every run's answer.
+fn run_audit_cmd(
+    ctx: &Ctx,
+    tag: &str,
+    mut cmd: Command,
+    reps: usize,
+    expected: u64,
+) -> io::Result<AuditResult> {
     println!("  $ {}    [load {}]", show(&cmd), loadavg());
     let stderr = ctx.out_dir.join(format!("{tag}-stderr.txt"));
     cmd.stdout(Stdio::null()).stderr(File::create(&stderr)?);
@@ -1185,6 +1197,87 @@ fn scenario_sort_join(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
     Ok(())
 }
 
+/// v. The first use of a corpus file: every line is checked once before the
+/// search trusts the lines it does not read. The same audit as a., with
+/// `--no-cache` (no stamp is read or kept, so every run pays the pass)
+/// against the stamped run, beside coreutils checking the same file's order
+/// and uniqueness (`sort -c -u`) and merely reading it (`wc -l`).
+fn scenario_verification(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
+    let s = &ctx.sizes;
+    let expected = leaked_accounts(s.export_small);
+    let corpus = &ctx.files.sha1_corpus;
+    let name = format!("v. first use of SHA-1 {}", count_label(s.sha1_corpus));
+    println!("\n[{name}] (expected flagged: {expected})");
+    let audit = |tag: &str, extra: &[&str]| -> io::Result<AuditResult> {
+        let mut cmd = credaudit_cmd(
+            &ctx.exe,
+            &ctx.files.export_small,
+            corpus,
+            "auto",
+            &ctx.out_dir,
+            tag,
+        );
+        cmd.args(extra);
+        run_audit_cmd(ctx, tag, cmd, ctx.reps, expected)
+    };
+    let stamped = audit("v-stamped", &[])?;
+    let first_use = audit("v-first-use", &["--no-cache"])?;
+    let shell = |script: String| {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(script);
+        cmd
+    };
+    let quoted = quote(corpus.as_os_str());
+    // Both print nothing (sort -c -u) or one number (wc -l): no account
+    // is flagged, so the expected count is 0 lines of findings.
+    let sort_check = run_baseline(
+        ctx,
+        "v-sort-check",
+        &mut shell(format!("LC_ALL=C sort -c -u {quoted}")),
+        (ctx.reps, true),
+        0,
+        |out| count_lines(out).map(Some),
+    )?;
+    let wc = run_baseline(
+        ctx,
+        "v-wc",
+        &mut shell(format!("wc -l < {quoted} > /dev/null")),
+        (ctx.reps, true),
+        0,
+        |out| count_lines(out).map(Some),
+    )?;
+    let pass = first_use.stats.wall - stamped.stats.wall;
+    println!(
+        "  the verifying pass: {pass:.2} s ({:.0} MB/s); sort -c -u {:.2} s, wc -l {:.2} s",
+        fs::metadata(corpus)?.len() as f64 / 1e6 / pass.max(1e-9),
+        sort_check.stats.wall,
+        wc.stats.wall
+    );
+    rows.push(Row {
+        scenario: format!("{name}: audit with the pass (--no-cache)"),
+        ours: Some(first_use.stats),
+        base: Some(sort_check.stats),
+        ratio: Some(sort_check.stats.wall / first_use.stats.wall),
+        target: "vs sort -c -u".into(),
+        pass: None,
+        note: format!(
+            "{}; last rep ms: {}",
+            problem_note(&[&first_use.problem, &sort_check.problem]),
+            first_use.durations
+        ),
+    });
+    rows.push(Row {
+        scenario: "   same audit, stamped (pass skipped)".into(),
+        ours: Some(stamped.stats),
+        base: Some(wc.stats),
+        ratio: Some(wc.stats.wall / stamped.stats.wall),
+        target: "vs wc -l".into(),
+        pass: None,
+        note: problem_note(&[&stamped.problem, &wc.problem]),
+    });
+    Ok(())
+}
+
 /// b. 1M NTLM hashes vs the 20M NTLM corpus, against lil-pwny.
 fn scenario_lil_pwny(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
     let s = &ctx.sizes;
@@ -1388,7 +1481,7 @@ fn scenario_memory(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
     Ok(())
 }
 
-/// Whether scenario `name` (a, b, c or d) is to run: all of them, unless
+/// Whether scenario `name` (a, v, b, c or d) is to run: all of them, unless
 /// `CREDAUDIT_BENCH_ONLY` lists some (e.g. `a,d`).
 fn selected(name: &str) -> bool {
     match std::env::var("CREDAUDIT_BENCH_ONLY") {
@@ -1461,6 +1554,9 @@ fn main() -> io::Result<()> {
     let mut rows = Vec::new();
     if selected("a") {
         scenario_sort_join(&ctx, &mut rows)?;
+    }
+    if selected("v") {
+        scenario_verification(&ctx, &mut rows)?;
     }
     if selected("b") {
         scenario_lil_pwny(&ctx, &mut rows)?;
