@@ -158,13 +158,13 @@ impl SortedFile {
             verify: verify.clone(),
             verified: Mutex::new(None),
         };
-        corpus.key_at(0)?;
+        let first = corpus.key_at(0)?.0;
         let last = corpus.check_last_line()?;
-        let samples = corpus.sample_in_order()?;
+        let samples = corpus.sample_in_order(last)?;
         corpus.density = Density {
             lines: corpus.estimate_lines(&samples),
-            first: corpus.key_at(0)?.0,
-            last,
+            first,
+            last: corpus.key_at(last)?.0,
         };
         corpus.sampled_gaps = corpus.sampled_gaps(&samples)?;
         Ok(corpus)
@@ -248,13 +248,13 @@ impl SortedFile {
     }
 
     /// A download cut mid-line ends in a partial line: parse the last line,
-    /// and return its key. (A file cut at a line boundary parses; that is
-    /// a coverage gap, see [`coverage`].)
-    fn check_last_line(&self) -> Result<Key> {
+    /// and return where it starts. (A file cut at a line boundary parses;
+    /// that is a coverage gap, see [`coverage`].)
+    fn check_last_line(&self) -> Result<usize> {
         let data = &self.map[..];
         let body = data.strip_suffix(b"\n").unwrap_or(data);
         let start = memchr::memrchr(b'\n', body).map_or(0, |p| p + 1);
-        self.key_at(start).map(|(key, _, _)| key).map_err(|_| {
+        self.key_at(start).map(|_| start).map_err(|_| {
             anyhow!(
                 "{}:{}: last line is incomplete: the corpus looks truncated",
                 self.path.display(),
@@ -263,18 +263,18 @@ impl SortedFile {
         })
     }
 
-    /// Lines sampled evenly across the file's bytes, as (line start, key,
-    /// line length). They must be in ascending order: catches the "ordered
-    /// by prevalence" download and shuffled files at open.
-    fn sample_in_order(&self) -> Result<Vec<(usize, Key, usize)>> {
+    /// Lines sampled evenly across the file's bytes, and the last line
+    /// (which starts at `last`), as (line start, key, line length). They
+    /// must be in ascending order: catches the "ordered by prevalence"
+    /// download and shuffled files at open.
+    fn sample_in_order(&self, last: usize) -> Result<Vec<(usize, Key, usize)>> {
         let len = self.map.len();
         let mut samples: Vec<(usize, Key, usize)> = Vec::new();
-        for i in 0..=DENSITY_SAMPLES {
-            let at = (len as u128 * i as u128 / DENSITY_SAMPLES as u128) as usize;
-            let Some(start) = self.line_start_from(at, len) else {
-                continue;
-            };
-            if samples.last().is_some_and(|s| s.0 == start) {
+        let evenly = (0..DENSITY_SAMPLES)
+            .map(|i| (len as u128 * i as u128 / DENSITY_SAMPLES as u128) as usize)
+            .filter_map(|at| self.line_start_from(at, len));
+        for start in evenly.chain([last]) {
+            if samples.last().is_some_and(|s| s.0 >= start) {
                 continue;
             }
             let (key, _, next) = self.key_at(start)?;
