@@ -40,6 +40,15 @@ pub fn sniff_delimiter(head: &[u8]) -> u8 {
     }
 }
 
+/// Is a cell of `--admin-col` a "yes"?
+fn truthy(cell: &[u8]) -> bool {
+    let v = cell.trim_ascii().to_ascii_lowercase();
+    matches!(
+        v.as_slice(),
+        b"1" | b"true" | b"yes" | b"y" | b"t" | b"x" | b"admin" | b"administrator"
+    )
+}
+
 pub struct CsvRows {
     reader: csv::Reader<Box<dyn BufRead + Send>>,
     display: String,
@@ -203,10 +212,18 @@ impl CsvRows {
                 kind,
                 line,
                 status: AccountStatus::Unknown,
-                privileged: self
-                    .admin
-                    .is_some_and(|i| crate::policy::truthy(&record[i])),
+                privileged: self.admin.is_some_and(|i| truthy(&record[i])),
             })?;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_cells() {
+        assert!(truthy(b" Yes") && truthy(b"x") && !truthy(b"no") && !truthy(b""));
     }
 }

@@ -88,23 +88,9 @@ pub struct SkipRules {
     pub disabled: bool,
 }
 
-/// Whether an account is enabled, where the export says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AccountStatus {
-    Unknown,
-    Enabled,
-    Disabled,
-}
-
-impl AccountStatus {
-    pub fn label(self) -> &'static str {
-        match self {
-            AccountStatus::Unknown => "",
-            AccountStatus::Enabled => "enabled",
-            AccountStatus::Disabled => "disabled",
-        }
-    }
-}
+/// Rows carry the account's status; the type lives with the accounts table,
+/// which stores it.
+pub use crate::accounts::AccountStatus;
 
 /// One account row: the secret is plaintext bytes or decoded hash bytes.
 pub struct AccountRow<'a> {
