@@ -124,7 +124,7 @@ fn decode_hex_password(password: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Ma
     else {
         return Ok(password.into());
     };
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return Err(Malformed::BadHexEncoding);
     }
     let mut out = vec![0u8; hex.len() / 2];
