@@ -413,3 +413,47 @@ fn leaked_passwords_never_appear_in_output() {
     }
     assert!(wd.read("r.csv").contains("account-in-leak"));
 }
+
+#[test]
+fn a_combolist_without_usable_lines_is_a_warning_and_an_error_under_strict() {
+    let wd = Workdir::new();
+    wd.write(
+        "export.csv",
+        "email,password\nalice@example.com,Tr0ub4dor&3-horse\n",
+    );
+    wd.write(
+        "junk.txt",
+        "no separator here\n:no-identity\nalice@example.com:\n",
+    );
+    wd.write("empty.txt", "");
+    for combolist in ["junk.txt", "empty.txt"] {
+        let run = wd
+            .cmd(&["audit", "export.csv", "--combolist", combolist])
+            .run()
+            .code(0);
+        assert!(
+            run.stderr.contains(&format!(
+                "credaudit: warning: combolist {combolist}: no usable lines"
+            )),
+            "{}",
+            run.stderr
+        );
+        let run = wd
+            .cmd(&["audit", "export.csv", "--strict", "--combolist", combolist])
+            .run()
+            .code(2);
+        assert!(
+            run.stderr.contains("no usable lines") && run.stderr.contains("(--strict)"),
+            "{}",
+            run.stderr
+        );
+    }
+    let run = wd
+        .cmd(&["audit", "export.csv", "--combolist", "junk.txt"])
+        .run();
+    assert!(
+        run.stderr.contains("(3 read, 3 malformed)"),
+        "{}",
+        run.stderr
+    );
+}

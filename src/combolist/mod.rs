@@ -46,6 +46,9 @@ pub struct CombolistOptions {
     pub paths: Vec<PathBuf>,
     /// Leaked passwords checked per account at most.
     pub max_candidates: usize,
+    /// `--strict`: a combolist without one usable line is an error, not a
+    /// warning.
+    pub strict: bool,
 }
 
 /// What the summary says about the combolist pass.
@@ -166,7 +169,20 @@ pub fn run(
         },
     };
     for path in &options.paths {
+        let before = (pass.stats.lines_read, pass.stats.lines_malformed.total);
         stream(path, &index, &mut pass, findings, progress)?;
+        let read = pass.stats.lines_read - before.0;
+        let malformed = pass.stats.lines_malformed.total - before.1;
+        if read == malformed {
+            let message = format!(
+                "combolist {}: no usable lines ({read} read, {malformed} malformed): nothing in it was checked",
+                path.display()
+            );
+            if options.strict {
+                anyhow::bail!("{message} (--strict)");
+            }
+            progress.warn(&message);
+        }
     }
     pass.stats.join_ms = started.elapsed().as_millis() as u64;
     let verify_started = std::time::Instant::now();
