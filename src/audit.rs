@@ -183,6 +183,7 @@ impl RowSink for BatchSink<'_> {
         let b = &mut self.batch;
         b.names.extend_from_slice(row.account);
         b.name_ends.push(b.names.len());
+        crate::secret_buf::reserve(&mut b.secrets, row.secret.len());
         b.secrets.extend_from_slice(row.secret);
         b.secret_ends.push(b.secrets.len());
         b.kinds.push(row.kind);
