@@ -113,7 +113,7 @@ fn write_export(path: &Path, n: u64, server: &Server) -> u64 {
             i & 0xFFF
         );
         writeln!(w, "user{i}@example.com,{hash}").unwrap();
-        if i % PLANT_EVERY == 0 {
+        if i.is_multiple_of(PLANT_EVERY) {
             server.add(Mode::Sha1, &hash, 1000 + i);
             planted += 1;
         }

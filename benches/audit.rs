@@ -88,9 +88,9 @@ fn leaked_accounts(n: u64) -> u64 {
 
 /// `100000000` -> `100m`, `1000` -> `1k`: file names say their size.
 fn count_label(n: u64) -> String {
-    if n >= 1_000_000 && n % 1_000_000 == 0 {
+    if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
         format!("{}m", n / 1_000_000)
-    } else if n >= 1000 && n % 1000 == 0 {
+    } else if n >= 1000 && n.is_multiple_of(1000) {
         format!("{}k", n / 1000)
     } else {
         n.to_string()
@@ -185,7 +185,7 @@ fn leaked_password(k: u64, out: &mut Vec<u8>) {
 /// Account `i`'s password: leaked for every tenth account, otherwise 11
 /// base-62 characters of a bijective mix of `i` (unique, never leaked).
 fn account_password(i: u64, out: &mut Vec<u8>) {
-    if i % LEAK_EVERY == 0 {
+    if i.is_multiple_of(LEAK_EVERY) {
         return leaked_password(i / LEAK_EVERY, out);
     }
     out.clear();

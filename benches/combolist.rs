@@ -50,7 +50,7 @@ fn leaked_password(k: u64) -> String {
 }
 
 fn current_password(k: u64) -> String {
-    if k % 2 == 0 {
+    if k.is_multiple_of(2) {
         leaked_password(k)
     } else {
         format!("Changed-Since-{k:04}")

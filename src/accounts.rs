@@ -3,8 +3,6 @@
 //! account's origin (file, line), status and flags are packed into one `u64`.
 //! Secrets are not stored here at all; only their hashes, in the query sets.
 
-use crate::input::AccountStatus;
-
 const LINE_BITS: u32 = 44;
 const FILE_BITS: u32 = 16;
 const LINE_MASK: u64 = (1 << LINE_BITS) - 1;
@@ -89,6 +87,24 @@ impl Accounts {
     /// Marked privileged (`--admin-col`, `--admins`).
     pub fn privileged(&self, id: AccountId) -> bool {
         self.packed[id as usize] & PRIVILEGED_BIT != 0
+    }
+}
+
+/// Whether an account is enabled, where the export says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountStatus {
+    Unknown,
+    Enabled,
+    Disabled,
+}
+
+impl AccountStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            AccountStatus::Unknown => "",
+            AccountStatus::Enabled => "enabled",
+            AccountStatus::Disabled => "disabled",
+        }
     }
 }
 

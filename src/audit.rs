@@ -185,6 +185,7 @@ impl RowSink for BatchSink<'_> {
         let b = &mut self.batch;
         b.names.extend_from_slice(row.account);
         b.name_ends.push(b.names.len());
+        crate::secret_buf::reserve(&mut b.secrets, row.secret.len());
         b.secrets.extend_from_slice(row.secret);
         b.secret_ends.push(b.secrets.len());
         b.kinds.push(row.kind);
@@ -425,8 +426,17 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
     let started = Instant::now();
     let progress = Progress::new(cfg.quiet);
     let mut durations = Durations::default();
-    if cfg.inputs.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
-        bail!("standard input (-) can be read only once");
+    // `audit - --combolist -` would leave the second reader an empty stream.
+    let stdin_readers = cfg
+        .inputs
+        .iter()
+        .chain(cfg.combolist.iter().flat_map(|c| &c.paths))
+        .chain(&cfg.sources.wordlists)
+        .chain(&cfg.sources.banned)
+        .filter(|p| p.as_os_str() == "-")
+        .count();
+    if stdin_readers > 1 {
+        bail!("standard input (-) can be read only once, by one input, --combolist, --wordlist or --banned");
     }
     let (sources, builtin_only) = open_sources(&cfg.sources)?;
     durations.open_sources = started.elapsed().as_millis() as u64;
@@ -435,6 +445,9 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         opened.push(input::open(path, &cfg.input)?);
     }
     for inp in &opened {
+        for warning in &inp.warnings {
+            progress.warn(warning);
+        }
         if inp.kind == SecretKind::Salted && cfg.combolist.is_none() {
             bail!(
                 "{} holds salted password hashes (bcrypt, argon2, ...), which no breach corpus can check: \

@@ -432,6 +432,7 @@ impl AuditArgs {
             combolist: (!self.combolist.is_empty()).then(|| CombolistOptions {
                 paths: self.combolist.clone(),
                 max_candidates: self.max_candidates,
+                strict: self.strict,
             }),
         })
     }

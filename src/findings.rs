@@ -120,7 +120,7 @@ pub struct Finding {
     /// The shared-password group (id, size), when in one.
     pub shared: Option<(u32, u32)>,
     /// How the account matched a leaked identity (best tier), when it did.
-    pub tier: Option<crate::combolist::join::Tier>,
+    pub tier: Option<crate::match_tier::Tier>,
 }
 
 impl Finding {
@@ -194,7 +194,7 @@ impl Findings {
 
     /// `account` matched a leaked identity at `tier`; `reason` says whether
     /// the leaked password is its current one.
-    pub fn leak(&mut self, account: AccountId, reason: Reason, tier: crate::combolist::join::Tier) {
+    pub fn leak(&mut self, account: AccountId, reason: Reason, tier: crate::match_tier::Tier) {
         if let Some(f) = self.add(account, reason) {
             f.tier = Some(f.tier.map_or(tier, |t| t.min(tier)));
         }

@@ -7,11 +7,15 @@ mod cli;
 use clap::Parser;
 use cli::{Cli, Command};
 use credaudit::outcome::EXIT_ERROR;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use zeroize::Zeroizing;
 
 fn main() -> ExitCode {
+    if let Err(e) = credaudit::core_dumps::disable() {
+        eprintln!("credaudit: error: cannot turn off core dumps, which could write passwords to disk: {e}");
+        return ExitCode::from(EXIT_ERROR);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -52,8 +56,7 @@ fn read_password() -> anyhow::Result<Zeroizing<Vec<u8>>> {
         )?);
         return Ok(Zeroizing::new(typed.as_bytes().to_vec()));
     }
-    let mut buf = Zeroizing::new(Vec::new());
-    std::io::stdin().read_to_end(&mut buf)?;
+    let mut buf = credaudit::secret_buf::read_to_end(&mut std::io::stdin().lock())?;
     if buf.ends_with(b"\n") {
         buf.pop();
         if buf.ends_with(b"\r") {

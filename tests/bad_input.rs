@@ -339,3 +339,72 @@ fn no_password_or_hash_in_any_output_or_error_path() {
     assert_no_canary("check stdout", &check.stdout);
     assert_no_canary("check stderr", &check.stderr);
 }
+
+#[test]
+fn standard_input_is_read_by_one_reader_only() {
+    let wd = Workdir::new();
+    let export = "email,password\nalice@example.com,password\n";
+    for args in [
+        &["audit", "-", "--combolist", "-"][..],
+        &["audit", "-", "--wordlist", "-"],
+        &["audit", "x.csv", "--combolist", "-", "--banned", "-"],
+    ] {
+        let run = wd.cmd(args).stdin(export).run().code(2);
+        assert!(
+            run.stderr
+                .contains("standard input (-) can be read only once"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn whitespace_lines_at_the_end_of_a_csv_are_skipped_as_blank_lines() {
+    let wd = Workdir::new();
+    wd.write(
+        "users.csv",
+        "email,password\nalice@example.com,password\nbob@example.com,Tr0ub4dor&3-horse\n  \n\t\r\n \n",
+    );
+    let run = wd
+        .cmd(&["audit", "users.csv", "--summary", "s.json", "--strict"])
+        .run()
+        .code(1);
+    assert_eq!(run.accounts(), ["alice@example.com"]);
+    let s = summary(&wd);
+    assert_eq!(s["rows_read"], 5);
+    assert_eq!(s["accounts_checked"], 2);
+    assert_eq!(s["rows_rejected"]["total"], 0);
+    assert_eq!(s["rows_skipped"]["blank_line"], 3);
+    assert_eq!(s["rows_skipped"]["total"], 3);
+
+    // Between rows a whitespace line is still a bad row (with its line);
+    // TSV lines of tabs and spaces count as blank at the end too.
+    wd.write(
+        "middle.csv",
+        "email,password\nalice@example.com,password\n   \nbob@example.com,Tr0ub4dor&3-horse\n",
+    );
+    let run = wd
+        .cmd(&["audit", "middle.csv", "--summary", "s.json"])
+        .run()
+        .code(3);
+    assert!(
+        run.stderr
+            .contains("middle.csv:3: row rejected (wrong_column_count)"),
+        "{}",
+        run.stderr
+    );
+    wd.write(
+        "users.tsv",
+        "email\tpassword\nalice@example.com\tpassword\n\t\n \t \n",
+    );
+    wd.cmd(&["audit", "users.tsv", "--summary", "s.json"])
+        .run()
+        .code(1);
+    assert_eq!(summary(&wd)["rows_skipped"]["blank_line"], 2);
+
+    // A header followed by nothing but blank lines has no rows.
+    wd.write("empty.csv", "email,password\n  \n\n \n");
+    let run = wd.cmd(&["audit", "empty.csv"]).run().code(2);
+    assert!(run.stderr.contains("no rows under it"), "{}", run.stderr);
+}

@@ -17,6 +17,18 @@ fn verdicts(run: &Run) -> Vec<[String; 4]> {
         .collect()
 }
 
+/// `audit export.csv --combolist FILE --summary s.json`, in `wd`.
+fn audit_export(wd: &Workdir, combolist: &str) -> Cmd {
+    wd.cmd(&[
+        "audit",
+        "export.csv",
+        "--combolist",
+        combolist,
+        "--summary",
+        "s.json",
+    ])
+}
+
 fn row(account: &str, reasons: &str, severity: &str, tier: &str) -> [String; 4] {
     [account.into(), reasons.into(), severity.into(), tier.into()]
 }
@@ -179,16 +191,7 @@ fn salted_exports_of_every_scheme_are_verified_with_their_own_algorithm() {
         .map(|(_, pw, h, _)| format!("{}:{pw}\n", account(h)))
         .collect();
     wd.write("combo.txt", combo);
-    let run = wd
-        .cmd(&[
-            "audit",
-            "export.csv",
-            "--combolist",
-            "combo.txt",
-            "--summary",
-            "s.json",
-        ])
-        .run();
+    let run = audit_export(&wd, "combo.txt").run();
     assert!(run.code == 1, "{}", run.stderr);
     let reported = run.rows();
     for (scheme, _, h, right) in &rows {
@@ -412,4 +415,116 @@ fn leaked_passwords_never_appear_in_output() {
         assert!(!text.contains(canary), "{text}");
     }
     assert!(wd.read("r.csv").contains("account-in-leak"));
+}
+
+#[test]
+fn a_combolist_without_usable_lines_is_a_warning_and_an_error_under_strict() {
+    let wd = Workdir::new();
+    wd.write(
+        "export.csv",
+        "email,password\nalice@example.com,Tr0ub4dor&3-horse\n",
+    );
+    wd.write(
+        "junk.txt",
+        "no separator here\n:no-identity\nalice@example.com:\n",
+    );
+    wd.write("empty.txt", "");
+    for combolist in ["junk.txt", "empty.txt"] {
+        let run = wd
+            .cmd(&["audit", "export.csv", "--combolist", combolist])
+            .run()
+            .code(0);
+        assert!(
+            run.stderr.contains(&format!(
+                "credaudit: warning: combolist {combolist}: no usable lines"
+            )),
+            "{}",
+            run.stderr
+        );
+        let run = wd
+            .cmd(&["audit", "export.csv", "--strict", "--combolist", combolist])
+            .run()
+            .code(2);
+        assert!(
+            run.stderr.contains("no usable lines") && run.stderr.contains("(--strict)"),
+            "{}",
+            run.stderr
+        );
+    }
+    let run = wd
+        .cmd(&["audit", "export.csv", "--combolist", "junk.txt"])
+        .run();
+    assert!(
+        run.stderr.contains("(3 read, 3 malformed)"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// The scrypt row of fixtures/hashes/memory-hard.csv: (password, hash), 1 GiB
+/// per check.
+fn scrypt_1gib() -> (String, String) {
+    let text = std::fs::read_to_string(fixture("hashes/memory-hard.csv")).unwrap();
+    let row: Vec<&str> = text.lines().nth(1).unwrap().split(',').collect();
+    // The hash holds commas (`ln=20,r=8,p=1`): it is everything but the
+    // first two fields and the last.
+    (row[1].to_string(), row[2..row.len() - 1].join(","))
+}
+
+#[test]
+fn memory_hard_hashes_run_one_at_a_time_or_are_refused_under_an_address_space_limit() {
+    let wd = Workdir::new();
+    let (password, hash_1gib) = scrypt_1gib();
+    // 2 GiB per check, well-formed (refused before any hashing, so the
+    // digest need not match anything).
+    let hash_2gib = "$scrypt$ln=21,r=8,p=1$c2FsdHNhbHRzYWx0c2FsdA$\
+                     aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+    let mut export = String::from("email,password_hash\n");
+    let mut leak = String::new();
+    for i in 0..6 {
+        export += &format!("big{i}@example.com,\"{hash_2gib}\"\n");
+        leak += &format!("big{i}@example.com:{password}\n");
+    }
+    // Quoted: the parameters hold commas.
+    export += &format!("alice@example.com,\"{hash_1gib}\"\nbob@example.com,\"{hash_1gib}\"\n");
+    leak += &format!("alice@example.com:{password}\nbob@example.com:not-{password}\n");
+    wd.write("export.csv", export);
+    wd.write("leak.txt", leak);
+    // 2 GiB of address space: one 1 GiB check fits beside the process, two
+    // at once do not (before the bound, both ran at once and the run died
+    // on "memory allocation of 1073744640 bytes failed", exit 134); a
+    // 2 GiB check never fits.
+    let run = audit_export(&wd, "leak.txt")
+        .address_space_limit(2 << 30)
+        .run_within(std::time::Duration::from_secs(120))
+        .code(3);
+    assert!(!run.stderr.contains("memory allocation"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "credaudit: warning: 6 leaked pairs not verified: their stored hashes need more memory"
+        ),
+        "{}",
+        run.stderr
+    );
+    let mut expected = vec![];
+    for i in 0..6 {
+        expected.push(row(
+            &format!("big{i}@example.com"),
+            "unchecked",
+            "medium",
+            "",
+        ));
+    }
+    expected.push(row("alice@example.com", "pair-leaked", "critical", "exact"));
+    expected.push(row("bob@example.com", "account-in-leak", "low", "exact"));
+    assert_eq!(verdicts(&run), expected);
+    let s = summary(&wd);
+    let c = &s["combolist"];
+    assert_eq!(c["slow_verifications"], 8);
+    assert_eq!(c["pairs_refused"]["memory_limit"], 6);
+    assert_eq!(c["pairs_refused"]["total"], 6);
+    assert_eq!(c["pairs_verified"], 1);
+    let budget = c["verify_memory_budget"].as_u64().unwrap();
+    assert!((1 << 30..2 << 30).contains(&budget), "{budget}");
+    assert_eq!(s["accounts_unchecked"], 6);
 }

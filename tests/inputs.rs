@@ -313,3 +313,51 @@ fn ntlm_of_non_ascii_plaintext_uses_utf16() {
         .code(1);
     assert_eq!(run.rows()[0][3], "312");
 }
+
+#[test]
+fn duplicate_and_ambiguous_secret_columns_give_one_warning_naming_both() {
+    let wd = Workdir::new();
+    // The first `password` column is read: alice's is leaked, bob's is not.
+    wd.write(
+        "dup.csv",
+        "email,password,password\nalice@example.com,password,Tr0ub4dor&3-horse\nbob@example.com,Tr0ub4dor&3-horse,password\n",
+    );
+    let run = wd.cmd(&["audit", "dup.csv"]).run().code(1);
+    assert_eq!(run.accounts(), ["alice@example.com"]);
+    let warnings: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("header"))
+        .collect();
+    assert_eq!(
+        warnings,
+        ["credaudit: warning: dup.csv:1: ambiguous header: the secret is read from column 2 \"password\"; \
+          column 3 \"password\" is ignored (choose with --secret-col)"],
+        "{}",
+        run.stderr
+    );
+
+    // `password` beside `hash`: plaintext wins, and the hash column is named.
+    wd.write(
+        "both.csv",
+        format!("email,hash,password\nalice@example.com,{SHA1_123456},password\n"),
+    );
+    let run = wd.cmd(&["audit", "both.csv"]).run().code(1);
+    let warnings: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("header"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", run.stderr);
+    assert!(
+        warnings[0].contains("read from column 3 \"password\"; column 2 \"hash\" is ignored"),
+        "{}",
+        warnings[0]
+    );
+    // Naming the column settles it: no warning.
+    let run = wd
+        .cmd(&["audit", "both.csv", "--secret-col", "password"])
+        .run()
+        .code(1);
+    assert!(!run.stderr.contains("header"), "{}", run.stderr);
+}

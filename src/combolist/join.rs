@@ -15,26 +15,8 @@
 //! bytes an account, so ten million accounts fit in ~200 MB.
 
 use crate::accounts::{AccountId, Accounts};
+use crate::match_tier::Tier;
 use std::hash::{BuildHasher, Hasher};
-
-/// How a leaked identity matched an account.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Tier {
-    Exact,
-    CaseFolded,
-    LocalPart,
-}
-
-impl Tier {
-    pub fn name(self) -> &'static str {
-        match self {
-            Tier::Exact => "exact",
-            Tier::CaseFolded => "case-folded",
-            Tier::LocalPart => "local-part",
-        }
-    }
-}
 
 /// Lower-case, Unicode-aware, with an ASCII fast path.
 pub fn fold(s: &[u8]) -> Vec<u8> {
@@ -158,8 +140,8 @@ impl<'a> Index<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::accounts::AccountStatus;
     use crate::accounts::{Flags, Origin};
-    use crate::input::AccountStatus;
 
     #[test]
     fn tiers() {

@@ -11,6 +11,9 @@
 //! The identity is trimmed of surrounding whitespace; the password is kept
 //! byte for byte (only the line ending is removed).
 
+use crate::redact::Redacted;
+use zeroize::Zeroizing;
+
 /// Why a line was skipped. Names are keys of the summary's counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -33,10 +36,38 @@ impl Malformed {
 }
 
 /// A leaked pair. The password is decoded from `$HEX[...]` when needed.
-#[derive(Debug, PartialEq, Eq)]
+/// Its `Debug` shows lengths only.
+#[derive(PartialEq, Eq)]
 pub struct Pair<'a> {
     pub identity: &'a [u8],
-    pub password: std::borrow::Cow<'a, [u8]>,
+    pub password: Password<'a>,
+}
+
+impl std::fmt::Debug for Pair<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pair")
+            .field("identity", &Redacted(self.identity))
+            .field("password", &Redacted(&self.password))
+            .finish()
+    }
+}
+
+/// A leaked password: the bytes of the line, or decoded from `$HEX[...]`
+/// into a buffer that is wiped when dropped.
+#[derive(PartialEq, Eq)]
+pub enum Password<'a> {
+    Raw(&'a [u8]),
+    Decoded(Zeroizing<Vec<u8>>),
+}
+
+impl std::ops::Deref for Password<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Password::Raw(bytes) => bytes,
+            Password::Decoded(bytes) => bytes,
+        }
+    }
 }
 
 const SEPARATORS: &[u8] = b":;|\t";
@@ -117,21 +148,21 @@ fn stealer_fields(rest: &[u8]) -> Result<(&[u8], &[u8]), Malformed> {
 }
 
 /// hashcat's `$HEX[...]` encoding of a password.
-fn decode_hex_password(password: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Malformed> {
+fn decode_hex_password(password: &[u8]) -> Result<Password<'_>, Malformed> {
     let Some(hex) = password
         .strip_prefix(b"$HEX[")
         .and_then(|p| p.strip_suffix(b"]"))
     else {
-        return Ok(password.into());
+        return Ok(Password::Raw(password));
     };
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return Err(Malformed::BadHexEncoding);
     }
-    let mut out = vec![0u8; hex.len() / 2];
+    let mut out = Zeroizing::new(vec![0u8; hex.len() / 2]);
     if !crate::hash::decode_hex(hex, &mut out) {
         return Err(Malformed::BadHexEncoding);
     }
-    Ok(out.into())
+    Ok(Password::Decoded(out))
 }
 
 #[cfg(test)]

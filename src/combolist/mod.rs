@@ -16,6 +16,7 @@
 //! so the number of slow verifications equals the matched pairs, never
 //! accounts × lines.
 
+pub mod budget;
 pub mod join;
 pub mod line;
 pub mod stored;
@@ -23,13 +24,14 @@ pub mod stored;
 use crate::accounts::{AccountId, Accounts};
 use crate::findings::{Findings, Reason};
 use crate::input::decompress;
+use crate::match_tier::Tier;
 use crate::progress::Progress;
-use crate::report::summary::Tally;
+use crate::tally::Tally;
 use anyhow::{Context, Result};
-use join::{Index, Tier};
+use budget::Budget;
+use join::Index;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::BufRead;
 use std::path::PathBuf;
 use stored::StoredSecrets;
 use zeroize::Zeroizing;
@@ -45,6 +47,9 @@ pub struct CombolistOptions {
     pub paths: Vec<PathBuf>,
     /// Leaked passwords checked per account at most.
     pub max_candidates: usize,
+    /// `--strict`: a combolist without one usable line is an error, not a
+    /// warning.
+    pub strict: bool,
 }
 
 /// What the summary says about the combolist pass.
@@ -66,6 +71,13 @@ pub struct Stats {
     pub pairs_verified: u64,
     /// Stored hashes that could not be used (counted, never "not leaked").
     pub verify_errors: u64,
+    /// Pairs not verified, by cause (`memory_limit`: the stored hash needs
+    /// more memory than the process may take); their accounts are
+    /// `unchecked`.
+    pub pairs_refused: Tally,
+    /// Bytes the memory-hard verifications (scrypt, Argon2) may use at once
+    /// (null: no limit could be read).
+    pub verify_memory_budget: Option<u64>,
     /// Streaming, parsing and joining the combolists (with fast checks).
     pub join_ms: u64,
     /// The parallel slow verifications at the end.
@@ -165,24 +177,53 @@ pub fn run(
         },
     };
     for path in &options.paths {
+        let before = (pass.stats.lines_read, pass.stats.lines_malformed.total);
         stream(path, &index, &mut pass, findings, progress)?;
+        let read = pass.stats.lines_read - before.0;
+        let malformed = pass.stats.lines_malformed.total - before.1;
+        if read == malformed {
+            let message = format!(
+                "combolist {}: no usable lines ({read} read, {malformed} malformed): nothing in it was checked",
+                path.display()
+            );
+            if options.strict {
+                anyhow::bail!("{message} (--strict)");
+            }
+            progress.warn(&message);
+        }
     }
     pass.stats.join_ms = started.elapsed().as_millis() as u64;
     let verify_started = std::time::Instant::now();
     let slow = std::mem::take(&mut pass.slow);
     pass.stats.slow_verifications = slow.len() as u64;
+    let budget = Budget::for_room(crate::memory::room());
+    pass.stats.verify_memory_budget = (budget.limit() != u64::MAX).then_some(budget.limit());
     let bar = progress.bar(slow.len() as u64, "verifying leaked pairs");
     let verdicts: Vec<_> = slow
         .par_iter()
         .map(|p| {
-            let v = stored.get(p.account).matches(&p.password);
+            let account = stored.get(p.account);
+            let v = budget.run(account.memory_cost(), || account.matches(&p.password));
             bar.inc(1);
             v
         })
         .collect();
     bar.finish_and_clear();
     for (p, verdict) in slow.iter().zip(verdicts) {
-        pass.record(p.account, p.tier, verdict, findings);
+        match verdict {
+            Some(verdict) => pass.record(p.account, p.tier, verdict, findings),
+            None => {
+                pass.stats.pairs_refused.add("memory_limit", 1);
+                findings.add(p.account, Reason::Unchecked);
+            }
+        }
+    }
+    if let Some(&refused) = pass.stats.pairs_refused.by_cause.get("memory_limit") {
+        progress.warn(&format!(
+            "{refused} leaked pairs not verified: their stored hashes need more memory than the {} MiB \
+             this process may still take; their accounts are reported unchecked",
+            budget.limit() >> 20
+        ));
     }
     pass.stats.verify_ms = verify_started.elapsed().as_millis() as u64;
     pass.stats.duration_ms = started.elapsed().as_millis() as u64;
@@ -210,7 +251,7 @@ fn stream(
         text.clear();
         ends.clear();
         while ends.len() < BATCH_LINES {
-            let n = reader.read_until(b'\n', &mut text).map_err(|e| {
+            let n = crate::secret_buf::read_line(&mut reader, &mut text).map_err(|e| {
                 anyhow::anyhow!(
                     "combolist {}: after line {}: {}",
                     path.display(),

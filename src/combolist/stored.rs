@@ -5,14 +5,15 @@
 
 use crate::accounts::AccountId;
 use crate::hash;
+use crate::redact::Redacted;
 use crate::verify::{self, HashError};
 
 const TAG_SHA1: u8 = 0;
 const TAG_NTLM: u8 = 1;
 const TAG_STORED: u8 = 2;
 
-/// One account's secret as kept.
-#[derive(Clone, Copy, Debug)]
+/// One account's secret as kept. Its `Debug` shows lengths only.
+#[derive(Clone, Copy)]
 pub enum Stored<'a> {
     /// SHA-1 of the plaintext, or a SHA-1 export.
     Sha1(&'a [u8]),
@@ -21,12 +22,31 @@ pub enum Stored<'a> {
     Hashed(&'a [u8]),
 }
 
+impl std::fmt::Debug for Stored<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kind, bytes) = match self {
+            Stored::Sha1(b) => ("Sha1", b),
+            Stored::Ntlm(b) => ("Ntlm", b),
+            Stored::Hashed(b) => ("Hashed", b),
+        };
+        f.debug_tuple(kind).field(&Redacted(bytes)).finish()
+    }
+}
+
 impl Stored<'_> {
     /// Is the check costly (a deliberately slow password hash)?
     pub fn is_slow(&self) -> bool {
         match self {
             Stored::Hashed(s) => verify::detect(s).is_ok_and(|scheme| scheme.is_slow()),
             _ => false,
+        }
+    }
+
+    /// Bytes one check allocates (scrypt, Argon2; else 0).
+    pub fn memory_cost(&self) -> u64 {
+        match self {
+            Stored::Hashed(s) => verify::memory_cost(s).unwrap_or(0),
+            _ => 0,
         }
     }
 

@@ -20,8 +20,8 @@ use crate::hash::{is_hex, HashKind};
 use anyhow::{bail, Result};
 use std::io::BufRead;
 
-/// The shape of one line.
-#[derive(Debug, PartialEq, Eq)]
+/// The shape of one line. Its `Debug` shows the hash's length only.
+#[derive(PartialEq, Eq)]
 enum Line<'a> {
     /// `name:hash` or pwdump; `hash` is the hex NT (or SHA-1) field.
     Credential {
@@ -37,6 +37,24 @@ enum Line<'a> {
     },
     Skip(SkipPolicy),
     Reject(RejectCause, &'static str),
+}
+
+impl std::fmt::Debug for Line<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Line::Credential { name, hash, status } | Line::Shadow { name, hash, status } => f
+                .debug_struct(match self {
+                    Line::Shadow { .. } => "Shadow",
+                    _ => "Credential",
+                })
+                .field("name", &String::from_utf8_lossy(name))
+                .field("hash", &crate::redact::Redacted(hash))
+                .field("status", status)
+                .finish(),
+            Line::Skip(policy) => f.debug_tuple("Skip").field(policy).finish(),
+            Line::Reject(cause, why) => f.debug_tuple("Reject").field(cause).field(why).finish(),
+        }
+    }
 }
 
 fn all_digits(s: &[u8]) -> bool {

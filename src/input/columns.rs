@@ -172,6 +172,34 @@ pub struct ColumnChoice {
     pub account: usize,
     pub secret: usize,
     hint: NameHint,
+    /// One line per role whose column was picked among several candidates
+    /// (`email,password,password`, or `password` beside `hash`).
+    pub warnings: Vec<String>,
+}
+
+/// Is this (normalised) header a name the secret column is recognised by?
+fn is_secret_name(header: &str) -> bool {
+    [PLAIN_NAMES, SHA1_NAMES, NTLM_NAMES, GENERIC_HASH_NAMES]
+        .iter()
+        .any(|names| names.contains(&header))
+}
+
+/// "the secret is read from column 2 "password"; column 3 "hash" is ignored".
+fn ignored_columns(
+    role: &str,
+    used: usize,
+    ignored: &[usize],
+    raw: &[Vec<u8>],
+    option: &str,
+) -> String {
+    let name = |i: usize| format!("column {} {:?}", i + 1, String::from_utf8_lossy(&raw[i]));
+    let others: Vec<String> = ignored.iter().map(|&i| name(i)).collect();
+    let verb = if ignored.len() == 1 { "is" } else { "are" };
+    format!(
+        "ambiguous header: the {role} is read from {}; {} {verb} ignored (choose with {option})",
+        name(used),
+        others.join(", ")
+    )
 }
 
 /// Pick the account and secret columns from a header row.
@@ -225,10 +253,41 @@ pub fn choose(
     if account_idx == secret_idx {
         bail!("the account and secret columns are the same column");
     }
+    let mut warnings = Vec::new();
+    let others = |used: usize, candidate: &dyn Fn(&str) -> bool| -> Vec<usize> {
+        (0..headers.len())
+            .filter(|&i| i != used && i != account_idx && i != secret_idx && candidate(&headers[i]))
+            .collect()
+    };
+    if secret.is_none() {
+        let ignored = others(secret_idx, &is_secret_name);
+        if !ignored.is_empty() {
+            warnings.push(ignored_columns(
+                "secret",
+                secret_idx,
+                &ignored,
+                raw_headers,
+                "--secret-col",
+            ));
+        }
+    }
+    if account.is_none() {
+        let ignored = others(account_idx, &|h: &str| h == headers[account_idx]);
+        if !ignored.is_empty() {
+            warnings.push(ignored_columns(
+                "account",
+                account_idx,
+                &ignored,
+                raw_headers,
+                "--account-col",
+            ));
+        }
+    }
     Ok(ColumnChoice {
         account: account_idx,
         secret: secret_idx,
         hint: secret_hint(secret_idx),
+        warnings,
     })
 }
 
@@ -362,6 +421,32 @@ mod tests {
             decide_kind(&p, "password", &[b"hunter2".as_slice()]).unwrap(),
             SecretKind::Plain
         );
+    }
+
+    #[test]
+    fn duplicate_and_ambiguous_columns_warn_once_per_role() {
+        let c = choose(&headers("email,password,password"), None, None).unwrap();
+        assert_eq!(c.secret, 1);
+        assert_eq!(
+            c.warnings,
+            [
+                "ambiguous header: the secret is read from column 2 \"password\"; \
+              column 3 \"password\" is ignored (choose with --secret-col)"
+            ]
+        );
+        let c = choose(&headers("Email,hash,Password,email"), None, None).unwrap();
+        assert_eq!((c.account, c.secret), (0, 2));
+        assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+        assert!(c.warnings[0].contains("column 3 \"Password\"; column 2 \"hash\" is ignored"));
+        assert!(c.warnings[1].contains("column 1 \"Email\"; column 4 \"email\" is ignored"));
+        let named = ColumnRef::Name("hash".into());
+        let c = choose(&headers("email,password,hash"), None, Some(&named)).unwrap();
+        assert!(
+            c.warnings.is_empty(),
+            "a column named by the user is not ambiguous"
+        );
+        let c = choose(&headers("name,url,username,password,note"), None, None).unwrap();
+        assert!(c.warnings.is_empty());
     }
 
     #[test]

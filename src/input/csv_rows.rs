@@ -40,6 +40,15 @@ pub fn sniff_delimiter(head: &[u8]) -> u8 {
     }
 }
 
+/// Is a cell of `--admin-col` a "yes"?
+fn truthy(cell: &[u8]) -> bool {
+    let v = cell.trim_ascii().to_ascii_lowercase();
+    matches!(
+        v.as_slice(),
+        b"1" | b"true" | b"yes" | b"y" | b"t" | b"x" | b"admin" | b"administrator"
+    )
+}
+
 pub struct CsvRows {
     reader: csv::Reader<Box<dyn BufRead + Send>>,
     display: String,
@@ -49,6 +58,8 @@ pub struct CsvRows {
     secret: usize,
     admin: Option<usize>,
     kind: SecretKind,
+    delimiter: u8,
+    warnings: Vec<String>,
     ahead: VecDeque<csv::ByteRecord>,
     /// The csv crate stops a record at the `\r` of a CRLF and counts the
     /// `\n` into the next record, whose line then reads one too low.
@@ -100,7 +111,8 @@ impl CsvRows {
         while ahead.len() < SAMPLE_ROWS && reader.read_byte_record(&mut record).map_err(read_err)? {
             ahead.push_back(record.clone());
         }
-        if ahead.is_empty() {
+        let at_end = ahead.len() < SAMPLE_ROWS;
+        if at_end && ahead.iter().all(|r| is_blank(r, delimiter)) {
             bail!("{display}: the header has no rows under it");
         }
         let secret_header = String::from_utf8_lossy(&raw[choice.secret]).into_owned();
@@ -125,6 +137,12 @@ impl CsvRows {
             secret: choice.secret,
             admin,
             kind,
+            delimiter,
+            warnings: choice
+                .warnings
+                .iter()
+                .map(|w| format!("{display}:1: {w}"))
+                .collect(),
             ahead,
             crlf_shift,
         })
@@ -134,9 +152,18 @@ impl CsvRows {
         self.kind
     }
 
+    /// Lines of the header that the user should know about.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     pub fn read(mut self, sink: &mut dyn RowSink) -> Result<()> {
         let mut record = csv::ByteRecord::new();
         let mut hash = [0u8; 20];
+        // Whitespace-only lines, held until it is known whether rows follow:
+        // at the end of the file they are skipped (`blank_line`); between
+        // rows they are rows, rejected like any other bad row.
+        let mut blanks: Vec<csv::ByteRecord> = Vec::new();
         let mut last_line = 1;
         loop {
             if let Some(buffered) = self.ahead.pop_front() {
@@ -144,7 +171,12 @@ impl CsvRows {
             } else {
                 match self.reader.read_byte_record(&mut record) {
                     Ok(true) => {}
-                    Ok(false) => return Ok(()),
+                    Ok(false) => {
+                        for blank in &blanks {
+                            sink.skipped(self.line(blank), SkipPolicy::BlankLine);
+                        }
+                        return Ok(());
+                    }
                     Err(e) => {
                         let why = match e.into_kind() {
                             csv::ErrorKind::Io(io) => describe_read_error(&io, self.compression),
@@ -154,59 +186,90 @@ impl CsvRows {
                     }
                 }
             }
-            let line = record.position().map_or(0, |p| p.line()) + self.crlf_shift;
-            last_line = line;
-            if record.len() != self.width {
-                let detail = format!("{} fields, the header has {}", record.len(), self.width);
-                sink.rejected(line, RejectCause::WrongColumnCount, &detail)?;
+            last_line = self.line(&record);
+            if is_blank(&record, self.delimiter) {
+                blanks.push(record.clone());
                 continue;
             }
-            let account = &record[self.account];
-            let secret = &record[self.secret];
-            if account.is_empty() {
-                sink.rejected(line, RejectCause::MissingField, "account is empty")?;
-                continue;
+            for blank in std::mem::take(&mut blanks) {
+                self.row(&blank, sink, &mut hash)?;
             }
-            if account.len() > MAX_ACCOUNT_BYTES {
-                let detail = format!("account is longer than {MAX_ACCOUNT_BYTES} bytes");
-                sink.rejected(line, RejectCause::FieldTooLong, &detail)?;
-                continue;
-            }
-            if secret.len() > MAX_SECRET_BYTES {
-                let detail = format!("secret is longer than {MAX_SECRET_BYTES} bytes");
-                sink.rejected(line, RejectCause::FieldTooLong, &detail)?;
-                continue;
-            }
-            let trimmed = secret.trim_ascii();
-            let checked = match self.kind {
-                SecretKind::Plain => Ok((SecretKind::Plain, secret)),
-                _ if trimmed.is_empty() => {
-                    sink.skipped(line, SkipPolicy::NoHash);
-                    continue;
-                }
-                SecretKind::Salted => stored_hash_field(trimmed, &mut hash),
-                kind => {
-                    let hash_kind = kind.hash_kind().expect("unsalted kinds have a HashKind");
-                    decode_hash_field(trimmed, hash_kind, &mut hash).map(|n| (kind, &hash[..n]))
-                }
-            };
-            let (kind, secret) = match checked {
-                Ok(found) => found,
-                Err((cause, detail)) => {
-                    sink.rejected(line, cause, &detail)?;
-                    continue;
-                }
-            };
-            sink.account(AccountRow {
-                account,
-                secret,
-                kind,
-                line,
-                status: AccountStatus::Unknown,
-                privileged: self
-                    .admin
-                    .is_some_and(|i| crate::policy::truthy(&record[i])),
-            })?;
+            self.row(&record, sink, &mut hash)?;
         }
+    }
+
+    /// The line a record starts on.
+    fn line(&self, record: &csv::ByteRecord) -> u64 {
+        record.position().map_or(0, |p| p.line()) + self.crlf_shift
+    }
+
+    /// Check one record and hand it to `sink` as an account, a rejection or
+    /// a skip.
+    fn row(
+        &self,
+        record: &csv::ByteRecord,
+        sink: &mut dyn RowSink,
+        hash: &mut [u8; 20],
+    ) -> Result<()> {
+        let line = self.line(record);
+        if record.len() != self.width {
+            let detail = format!("{} fields, the header has {}", record.len(), self.width);
+            return sink.rejected(line, RejectCause::WrongColumnCount, &detail);
+        }
+        let account = &record[self.account];
+        let secret = &record[self.secret];
+        if account.is_empty() {
+            return sink.rejected(line, RejectCause::MissingField, "account is empty");
+        }
+        if account.len() > MAX_ACCOUNT_BYTES {
+            let detail = format!("account is longer than {MAX_ACCOUNT_BYTES} bytes");
+            return sink.rejected(line, RejectCause::FieldTooLong, &detail);
+        }
+        if secret.len() > MAX_SECRET_BYTES {
+            let detail = format!("secret is longer than {MAX_SECRET_BYTES} bytes");
+            return sink.rejected(line, RejectCause::FieldTooLong, &detail);
+        }
+        let trimmed = secret.trim_ascii();
+        let checked = match self.kind {
+            SecretKind::Plain => Ok((SecretKind::Plain, secret)),
+            _ if trimmed.is_empty() => {
+                sink.skipped(line, SkipPolicy::NoHash);
+                return Ok(());
+            }
+            SecretKind::Salted => stored_hash_field(trimmed, hash),
+            kind => {
+                let hash_kind = kind.hash_kind().expect("unsalted kinds have a HashKind");
+                decode_hash_field(trimmed, hash_kind, hash).map(|n| (kind, &hash[..n]))
+            }
+        };
+        let (kind, secret) = match checked {
+            Ok(found) => found,
+            Err((cause, detail)) => return sink.rejected(line, cause, &detail),
+        };
+        sink.account(AccountRow {
+            account,
+            secret,
+            kind,
+            line,
+            status: AccountStatus::Unknown,
+            privileged: self.admin.is_some_and(|i| truthy(&record[i])),
+        })
+    }
+}
+
+/// A line that holds only whitespace (which, for a whitespace delimiter
+/// such as tab, may have split it into several empty fields).
+fn is_blank(record: &csv::ByteRecord, delimiter: u8) -> bool {
+    (record.len() == 1 || delimiter.is_ascii_whitespace())
+        && record.iter().all(|field| field.trim_ascii().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_cells() {
+        assert!(truthy(b" Yes") && truthy(b"x") && !truthy(b"no") && !truthy(b""));
     }
 }

@@ -78,6 +78,9 @@ pub enum SkipPolicy {
     /// Accounts with no hash stored (`Guest:`, pwdump `NO PASSWORD***`, an
     /// empty hash cell): there is no password to check.
     NoHash,
+    /// CSV lines holding only whitespace at the end of a file (an editor's
+    /// or a shell's leftovers): no row, but counted so that nothing vanishes.
+    BlankLine,
 }
 
 /// Which kinds of rows are skipped by policy.
@@ -88,23 +91,9 @@ pub struct SkipRules {
     pub disabled: bool,
 }
 
-/// Whether an account is enabled, where the export says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AccountStatus {
-    Unknown,
-    Enabled,
-    Disabled,
-}
-
-impl AccountStatus {
-    pub fn label(self) -> &'static str {
-        match self {
-            AccountStatus::Unknown => "",
-            AccountStatus::Enabled => "enabled",
-            AccountStatus::Disabled => "disabled",
-        }
-    }
-}
+/// Rows carry the account's status; the type lives with the accounts table,
+/// which stores it.
+pub use crate::accounts::AccountStatus;
 
 /// One account row: the secret is plaintext bytes or decoded hash bytes.
 pub struct AccountRow<'a> {
@@ -164,6 +153,9 @@ pub struct Input {
     pub format: Format,
     pub kind: SecretKind,
     pub compression: Compression,
+    /// What the user should know about how the file was read (an
+    /// ambiguous header), one line each, ready for stderr.
+    pub warnings: Vec<String>,
     body: Body,
 }
 
@@ -219,11 +211,11 @@ pub fn open(path: &Path, options: &InputOptions) -> Result<Input> {
         FormatChoice::Auto if csv_rows::sniff_delimiter(head) == b'\t' => Format::Tsv,
         FormatChoice::Auto => Format::Csv,
     };
-    let (body, kind) = match format {
+    let (body, kind, warnings) = match format {
         Format::Colon => {
             let rows = colon::ColonRows::new(reader, head, options, &display, compression)?;
             let kind = rows.kind();
-            (Body::Colon(rows), kind)
+            (Body::Colon(rows), kind, Vec::new())
         }
         Format::Csv | Format::Tsv => {
             let delimiter = options.delimiter.unwrap_or(match format {
@@ -232,7 +224,8 @@ pub fn open(path: &Path, options: &InputOptions) -> Result<Input> {
             });
             let rows = csv_rows::CsvRows::new(reader, delimiter, options, &display, compression)?;
             let kind = rows.kind();
-            (Body::Csv(Box::new(rows)), kind)
+            let warnings = rows.warnings().to_vec();
+            (Body::Csv(Box::new(rows)), kind, warnings)
         }
     };
     Ok(Input {
@@ -241,6 +234,7 @@ pub fn open(path: &Path, options: &InputOptions) -> Result<Input> {
         format,
         kind,
         compression,
+        warnings,
         body,
     })
 }

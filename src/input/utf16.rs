@@ -4,13 +4,15 @@
 //! the parsers only ever see UTF-8.
 
 use std::io::{self, BufRead, Read};
+use zeroize::{Zeroize, Zeroizing};
 
 pub const BOM: &[u8] = b"\xFF\xFE";
 
 pub struct Utf16LeToUtf8<R> {
     inner: R,
-    /// UTF-8 bytes decoded but not yet handed out.
-    out: Vec<u8>,
+    /// UTF-8 bytes decoded but not yet handed out (plaintext, in a
+    /// plaintext export: wiped before each refill and when dropped).
+    out: Zeroizing<Vec<u8>>,
     out_pos: usize,
     /// An odd byte left over from the previous read.
     carry: Option<u8>,
@@ -23,7 +25,7 @@ impl<R: BufRead> Utf16LeToUtf8<R> {
     pub fn new(inner: R) -> Self {
         Utf16LeToUtf8 {
             inner,
-            out: Vec::new(),
+            out: Zeroizing::new(Vec::new()),
             out_pos: 0,
             carry: None,
             high: None,
@@ -54,7 +56,7 @@ impl<R: BufRead> Utf16LeToUtf8<R> {
 
     /// Decode the next chunk of input; false at end of input.
     fn refill(&mut self) -> io::Result<bool> {
-        self.out.clear();
+        self.out.zeroize();
         self.out_pos = 0;
         let chunk = self.inner.fill_buf()?;
         if chunk.is_empty() {
@@ -64,8 +66,11 @@ impl<R: BufRead> Utf16LeToUtf8<R> {
             }
             return Ok(false);
         }
-        let chunk = chunk.to_vec();
+        let chunk = Zeroizing::new(chunk.to_vec());
         self.inner.consume(chunk.len());
+        // At most 3 UTF-8 bytes per UTF-16 unit: reserved while the buffer
+        // is empty (just wiped), so it never moves with plaintext inside.
+        self.out.reserve(chunk.len() / 2 * 3 + 8);
         let mut bytes = chunk.as_slice();
         if let Some(lo) = self.carry.take() {
             self.push_unit(u16::from_le_bytes([lo, bytes[0]]));

@@ -125,15 +125,6 @@ pub fn char_len(password: &[u8]) -> usize {
     }
 }
 
-/// Is a cell of `--admin-col` a "yes"?
-pub fn truthy(cell: &[u8]) -> bool {
-    let v = cell.trim_ascii().to_ascii_lowercase();
-    matches!(
-        v.as_slice(),
-        b"1" | b"true" | b"yes" | b"y" | b"t" | b"x" | b"admin" | b"administrator"
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +142,5 @@ mod tests {
         assert!(p.is_admin(b"CONTOSO\\Administrator"));
         assert!(p.is_admin(b"ADMINISTRATOR"));
         assert!(!p.is_admin(b"jdoe"));
-        assert!(truthy(b" Yes") && !truthy(b"no") && !truthy(b""));
     }
 }

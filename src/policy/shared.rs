@@ -68,9 +68,9 @@ pub fn groups(querysets: &[QuerySet], accounts: &Accounts, min_size: usize) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::accounts::AccountStatus;
     use crate::accounts::{Flags, Origin};
     use crate::hash::HashKind;
-    use crate::input::AccountStatus;
     use crate::queryset::Pending;
 
     #[test]

@@ -8,6 +8,8 @@ use crate::input::columns::SecretKind;
 use crate::input::decompress::Compression;
 use crate::input::Format;
 use crate::source::{CorpusCheck, RequestStats, SourceInfo};
+/// The counts the summary is made of; re-exported as part of its interface.
+pub use crate::tally::Tally;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -56,21 +58,6 @@ pub struct InputSummary {
     pub format: Format,
     pub secret_kind: SecretKind,
     pub compression: Compression,
-}
-
-/// Counts by cause, with their total.
-#[derive(Serialize, Debug, Default)]
-pub struct Tally {
-    pub total: u64,
-    #[serde(flatten)]
-    pub by_cause: BTreeMap<String, u64>,
-}
-
-impl Tally {
-    pub fn add(&mut self, cause: &str, n: u64) {
-        self.total += n;
-        *self.by_cause.entry(cause.to_string()).or_default() += n;
-    }
 }
 
 #[derive(Serialize, Debug)]

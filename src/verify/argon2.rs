@@ -57,6 +57,11 @@ pub(super) fn parse(stored: &[u8]) -> Result<Argon2Hash<'_>, HashError> {
 }
 
 impl Argon2Hash<'_> {
+    /// Bytes one check allocates: `m` KiB of blocks.
+    pub(super) fn memory_cost(&self) -> u64 {
+        u64::from(self.params.m_cost()) * 1024
+    }
+
     pub(super) fn verify(&self, password: &[u8]) -> Result<bool, HashError> {
         let (Some(salt), Some(expected)) = (&self.hash.salt, &self.hash.hash) else {
             return Err(malformed(SCHEME, "no salt or no digest"));

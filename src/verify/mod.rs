@@ -143,6 +143,16 @@ pub fn verify(stored: &[u8], password: &[u8]) -> Result<bool, HashError> {
     parse(stored)?.verify(password)
 }
 
+/// The memory one check against `stored` allocates, in bytes: scrypt's and
+/// Argon2's cost parameters; 0 for the other schemes, which need a few KiB.
+pub fn memory_cost(stored: &[u8]) -> Result<u64, HashError> {
+    parse(stored).map(|parsed| match parsed {
+        Parsed::Scrypt(hash) => hash.memory_cost(),
+        Parsed::Argon2(hash) => hash.memory_cost(),
+        _ => 0,
+    })
+}
+
 /// A stored value whose structure has been validated, ready to check
 /// passwords against.
 enum Parsed<'a> {
@@ -293,6 +303,19 @@ mod tests {
                 Scheme::WordPress
             ]
         );
+    }
+
+    #[test]
+    fn memory_costs() {
+        let scrypt = b"$scrypt$ln=21,r=8,p=1$hUTCFqik5fBDZk6mIA/xDg$OE0xcBTn++42sNp8BcqbcV6f/J9UItEXuyg9WGxK3R4";
+        assert_eq!(memory_cost(scrypt), Ok(128 * 8 * ((1 << 21) + 1 + 2)));
+        let argon2 = b"$argon2i$v=16$m=256,t=1,p=1$eLS6xLu8OGJ4oyjyHpECwQ$9wkbIXubVtXSbzsSjaDUFSrRDs9QwkejX3VUix8m07M";
+        assert_eq!(memory_cost(argon2), Ok(256 * 1024));
+        assert_eq!(
+            memory_cost(b"5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8"),
+            Ok(0)
+        );
+        assert_eq!(memory_cost(b"nope"), Err(HashError::Unknown));
     }
 
     #[test]

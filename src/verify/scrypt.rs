@@ -118,15 +118,26 @@ fn params_for(ln: u32, r: u32, p: u32, len: usize) -> Result<Params, HashError> 
     if !(1..64).contains(&ln) {
         return Err(malformed(SCHEME, "log2 N outside 1..=63"));
     }
-    // V is 128 * r * N bytes, B is 128 * r * p, XY 256 * r.
-    let memory = 128 * u128::from(r) * ((1u128 << ln) + u128::from(p) + 2);
-    if memory > u128::from(MAX_MEMORY_BYTES) {
+    if memory_bytes(ln, r, p) > u128::from(MAX_MEMORY_BYTES) {
         return Err(malformed(SCHEME, "memory cost above 4 GiB"));
     }
     Params::new(ln as u8, r, p, len).map_err(|_| malformed(SCHEME, "parameters out of range"))
 }
 
+/// What one check allocates: V is 128 * r * N bytes, B 128 * r * p, XY
+/// 256 * r.
+fn memory_bytes(ln: u32, r: u32, p: u32) -> u128 {
+    128 * u128::from(r) * ((1u128 << ln) + u128::from(p) + 2)
+}
+
 impl Scrypt<'_> {
+    /// Bytes one check allocates (at most `MAX_MEMORY_BYTES`, checked at
+    /// parse time).
+    pub(super) fn memory_cost(&self) -> u64 {
+        let p = &self.params;
+        memory_bytes(u32::from(p.log_n()), p.r(), p.p()) as u64
+    }
+
     pub(super) fn verify(&self, password: &[u8]) -> Result<bool, HashError> {
         let salt = match &self.salt {
             Salt::Bytes(bytes) => bytes.as_slice(),

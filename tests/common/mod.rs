@@ -80,6 +80,26 @@ impl Cmd {
         self
     }
 
+    /// Run under an address-space limit (`ulimit -v`), in bytes.
+    pub fn address_space_limit(mut self, bytes: u64) -> Cmd {
+        use std::os::unix::process::CommandExt;
+        let limit = libc::rlimit {
+            rlim_cur: bytes,
+            rlim_max: bytes,
+        };
+        // SAFETY: only setrlimit, which is async-signal-safe, runs between
+        // fork and exec.
+        unsafe {
+            self.command.pre_exec(move || {
+                if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        self
+    }
+
     pub fn stdin(mut self, data: impl AsRef<[u8]>) -> Cmd {
         self.stdin = Some(data.as_ref().to_vec());
         self
