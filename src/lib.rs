@@ -7,18 +7,18 @@
 //! stdout (the caller hands in the writer).
 
 pub mod accounts;
+pub mod atomic_file;
 pub mod audit;
 pub mod check;
 pub mod combolist;
-pub mod download;
 pub mod findings;
 pub mod hash;
+pub mod hibp;
 pub mod input;
 pub mod outcome;
 pub mod policy;
 pub mod progress;
 pub mod queryset;
-pub mod range_client;
 pub mod report;
 pub mod source;
 pub mod verify;
