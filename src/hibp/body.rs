@@ -192,7 +192,7 @@ impl SuffixList {
             .filter(|l| !l.is_empty())
             .map(move |line| {
                 let (suffix, count) = split_line(line, width).expect("canonical line");
-                full_hex[prefix::DIGITS..].copy_from_slice(suffix);
+                full_hex[prefix::DIGITS..prefix::DIGITS + width].copy_from_slice(suffix);
                 let mut hash = [0u8; 20];
                 let ok = decode_hex(&full_hex[..kind.hex_len()], &mut hash[..kind.bytes()]);
                 debug_assert!(ok, "canonical lines are hex");
@@ -289,5 +289,11 @@ mod tests {
             "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8"
         );
         assert_eq!(full[1].1, 12);
+        let ntlm = SuffixList::parse(b"7EAEE8FB117AD06BDD830B7586C:9", HashKind::Ntlm).unwrap();
+        let (hash, _) = ntlm.entries(0x8846F, HashKind::Ntlm).next().unwrap();
+        assert_eq!(
+            crate::hash::encode_hex(&hash[..16]),
+            "8846F7EAEE8FB117AD06BDD830B7586C"
+        );
     }
 }
