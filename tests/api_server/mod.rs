@@ -40,6 +40,8 @@ pub enum Fault {
     NotHex,
     /// Send part of the body, then drop the connection.
     Drop,
+    /// A 200 with exactly this body.
+    Body(String),
 }
 
 /// One request as the server saw it.
@@ -407,6 +409,7 @@ async fn answer(
                 .join("\r\n");
         }
         Some(Fault::NotHex) => body.replace_range(0..1, "G"),
+        Some(Fault::Body(text)) => body = text,
         Some(Fault::Drop) => {
             let half = Bytes::from(body[..body.len() / 2].to_string());
             let chunks: Vec<Result<Bytes, std::io::Error>> =
