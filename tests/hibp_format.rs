@@ -6,7 +6,7 @@
 mod api_server;
 mod common;
 
-use api_server::{Fault, Server};
+use api_server::{Fault, Options, Server};
 use common::*;
 use credaudit::hash::{encode_hex, sha1};
 use std::os::unix::fs::PermissionsExt;
@@ -481,6 +481,95 @@ fn a_bad_ca_cert_is_a_usage_error_naming_the_file() {
         assert!(run.stderr.contains(file), "{}", run.stderr);
         assert!(!wd.path("m").exists());
     }
+}
+
+/// A CA made for the test and a server certificate for 127.0.0.1 it
+/// signed: (CA certificate PEM, server chain DER, server key PKCS#8 DER).
+fn internal_ca() -> (String, Vec<Vec<u8>>, Vec<u8>) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "credaudit test internal CA");
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    (ca.pem(), vec![cert.der().to_vec()], key.serialize_der())
+}
+
+#[test]
+fn ca_cert_trusts_a_mirror_behind_an_internal_ca_and_nothing_else_does() {
+    let wd = Workdir::new();
+    let (ca_pem, chain, key) = internal_ca();
+    // Another CA in the same bundle first: every certificate of the file counts.
+    let (other_ca, _, _) = internal_ca();
+    wd.write("bundle.pem", format!("{other_ca}{ca_pem}"));
+    wd.write("other.pem", &other_ca);
+    let server = Server::with(Options {
+        tls: Some((chain, key)),
+        ..Options::default()
+    });
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+    server.add(api_server::Mode::Sha1, SHA1_PASSWORD, 42);
+    wd.write(
+        "users.csv",
+        format!(
+            "email,sha1
+alice@example.com,{SHA1_PASSWORD}
+"
+        ),
+    );
+    let audit = |extra: &[&str]| {
+        let mut cmd = wd
+            .cmd(&["audit", "users.csv", "--no-cache", "--retries", "0"])
+            .arg(format!("--api={}", server.url));
+        for a in extra {
+            cmd = cmd.arg(a);
+        }
+        cmd.run()
+    };
+    let run = audit(&["--ca-cert", "bundle.pem"]).code(1);
+    assert_eq!(run.rows()[0][3], "42");
+    assert!(!run.stderr.contains("in clear"), "{}", run.stderr);
+    // Without the CA, or with another one, the server is not trusted: the
+    // account is unchecked, never clean, and nothing was answered.
+    let served = server.requests();
+    for extra in [&[][..], &["--ca-cert", "other.pem"][..]] {
+        let run = audit(extra).code(3);
+        assert_eq!(run.rows()[0][2], "unchecked", "{extra:?}");
+        assert!(run.stderr.contains("1 prefix(es) failed"), "{}", run.stderr);
+    }
+    assert_eq!(
+        server.requests(),
+        served,
+        "no request got past the handshake"
+    );
+    // download trusts it the same way.
+    let run = wd
+        .cmd(&[
+            "download",
+            "--out",
+            "m",
+            "--prefixes",
+            "5BAA6",
+            "--ca-cert",
+            "bundle.pem",
+        ])
+        .arg(format!("--api={}", server.url))
+        .run()
+        .code(0);
+    assert!(
+        run.stderr.contains("1 of 1 prefixes present"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// A mirror whose download stopped at 4C910 (about 30 % of the prefixes):
