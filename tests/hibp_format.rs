@@ -544,7 +544,14 @@ alice@example.com,{SHA1_PASSWORD}
     for extra in [&[][..], &["--ca-cert", "other.pem"][..]] {
         let run = audit(extra).code(3);
         assert_eq!(run.rows()[0][2], "unchecked", "{extra:?}");
-        assert!(run.stderr.contains("1 prefix(es) failed"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("1 prefix(es) failed")
+                && run
+                    .stderr
+                    .contains("connection failed: invalid peer certificate"),
+            "{}",
+            run.stderr
+        );
     }
     assert_eq!(
         server.requests(),

@@ -184,7 +184,13 @@ impl Failure {
         let reason = if e.is_timeout() {
             "timed out".to_string()
         } else if e.is_connect() {
-            "connection failed".to_string()
+            // The innermost cause says why (refused, an untrusted
+            // certificate); it names no URL.
+            let mut cause: &dyn std::error::Error = &e;
+            while let Some(inner) = cause.source() {
+                cause = inner;
+            }
+            format!("connection failed: {cause}")
         } else if e.is_body() || e.is_decode() {
             "response body broken off".to_string()
         } else {
