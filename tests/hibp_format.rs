@@ -10,8 +10,8 @@ use api_server::{Fault, Options, Server};
 use common::*;
 use credaudit::hash::{encode_hex, sha1};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 /// "password" is 5BAA6 + this suffix.
 const P: &str = "1E4C9B93F3F0682250B6CF8331B7EE68FD8";
@@ -110,10 +110,7 @@ fn cases() -> Vec<Case> {
 #[test]
 fn verify_corpus_dir_and_api_accept_and_reject_the_same_files() {
     let wd = Workdir::new();
-    wd.write(
-        "users.csv",
-        format!("email,sha1\nalice@example.com,{SHA1_PASSWORD}\n"),
-    );
+    write_alice(&wd);
     let server = Server::start();
     for (i, c) in cases().iter().enumerate() {
         let dir = format!("m{i}");
@@ -184,18 +181,40 @@ fn verify_corpus_dir_and_api_accept_and_reject_the_same_files() {
     }
 }
 
-/// Run credaudit under `umask 022` with extra environment.
-fn with_umask(wd: &Workdir, args: &[&str], env: &[(&str, &Path)]) -> std::process::Output {
+/// Run credaudit under `umask 022` with extra environment and standard
+/// input from a file of the work directory (or none), and check its exit
+/// code.
+fn run_022(wd: &Workdir, args: &[&str], env: &[(&str, PathBuf)], stdin: Option<&str>, code: i32) {
     let mut cmd = Command::new("sh");
     cmd.current_dir(wd.path(""))
         .arg("-c")
         .arg("umask 022; exec \"$0\" \"$@\"")
         .arg(env!("CARGO_BIN_EXE_credaudit"))
-        .args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(match stdin {
+            Some(file) => Stdio::from(std::fs::File::open(wd.path(file)).unwrap()),
+            None => Stdio::null(),
+        });
+    let out = cmd.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{args:?}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn words(command: &str) -> Vec<&str> {
+    command.split(' ').collect()
+}
+
+/// An export of one account whose password is "password".
+fn write_alice(wd: &Workdir) {
+    wd.write(
+        "users.csv",
+        format!("email,sha1\nalice@example.com,{SHA1_PASSWORD}\n"),
+    );
 }
 
 fn mode(path: &Path) -> u32 {
@@ -227,55 +246,16 @@ fn mirror_files_are_public_cache_and_reports_private() {
     let wd = Workdir::new();
     let server = Server::start();
     let url = format!("--api={}", server.url);
-    let out = with_umask(
-        &wd,
-        &[
-            "download",
-            "--out",
-            "mirror",
-            "--prefixes",
-            "5BAA0-5BAA7",
-            &url,
-            "--sorted-file",
-            "all.txt",
-        ],
-        &[],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let download =
+        format!("download --out mirror --prefixes 5BAA0-5BAA7 {url} --sorted-file all.txt");
+    run_022(&wd, &words(&download), &[], None, 0);
     assert_eq!(mode(&wd.path("mirror/5BAA6.txt")), 0o644);
     assert_eq!(mode(&wd.path("mirror/.credaudit-mirror")), 0o644);
     assert_eq!(mode(&wd.path("all.txt")), 0o644);
 
-    wd.write(
-        "users.csv",
-        format!("email,sha1\nalice@example.com,{SHA1_PASSWORD}\n"),
-    );
-    let out = with_umask(
-        &wd,
-        &[
-            "audit",
-            "users.csv",
-            &url,
-            "--cache-dir",
-            "cache",
-            "-o",
-            "reset.csv",
-            "--summary",
-            "s.json",
-        ],
-        &[],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    write_alice(&wd);
+    let audit = format!("audit users.csv {url} --cache-dir cache -o reset.csv --summary s.json");
+    run_022(&wd, &words(&audit), &[], None, 1);
     assert_eq!(mode(&wd.path("reset.csv")), 0o600);
     assert_eq!(mode(&wd.path("s.json")), 0o600);
     assert_eq!(mode(&wd.path("cache")), 0o700);
@@ -302,36 +282,15 @@ fn check_writes_no_cache_unless_cache_dir_is_given() {
         ("XDG_CACHE_HOME", wd.path("xdg")),
         ("HOME", wd.path("home")),
     ];
-    let env: Vec<(&str, &Path)> = env.iter().map(|(k, v)| (*k, v.as_path())).collect();
+    wd.write("password.txt", "password\n");
+    let url = format!("--api={}", server.url);
     let check = |extra: &[&str]| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_credaudit"));
-        cmd.current_dir(wd.path(""))
-            .arg("check")
-            .arg(format!("--api={}", server.url))
-            .args(extra);
-        for (k, v) in &env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"password\n")
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let args: Vec<&str> = ["check", url.as_str()]
+            .iter()
+            .chain(extra)
+            .copied()
+            .collect();
+        run_022(&wd, &args, &env, Some("password.txt"), 1);
     };
     check(&[]);
     assert!(
@@ -346,16 +305,8 @@ fn check_writes_no_cache_unless_cache_dir_is_given() {
     assert_eq!(files.len(), 1, "{files:?}");
     assert!(files[0].0.ends_with("/sha1/5BAA6"), "{files:?}");
     // An audit still caches by default (an hourly cron job relies on it).
-    wd.write(
-        "users.csv",
-        format!("email,sha1\nalice@example.com,{SHA1_PASSWORD}\n"),
-    );
-    let out = with_umask(
-        &wd,
-        &["audit", "users.csv", &format!("--api={}", server.url)],
-        &env,
-    );
-    assert_eq!(out.status.code(), Some(1));
+    write_alice(&wd);
+    run_022(&wd, &["audit", "users.csv", &url], &env, None, 1);
     assert!(wd.path("xdg/credaudit/range").is_dir());
 }
 
@@ -363,10 +314,7 @@ fn check_writes_no_cache_unless_cache_dir_is_given() {
 fn a_cache_directory_open_to_others_is_warned_about_and_closed() {
     let wd = Workdir::new();
     let server = Server::start();
-    wd.write(
-        "users.csv",
-        format!("email,sha1\nalice@example.com,{SHA1_PASSWORD}\n"),
-    );
+    write_alice(&wd);
     std::fs::create_dir(wd.path("cache")).unwrap();
     std::fs::set_permissions(wd.path("cache"), std::fs::Permissions::from_mode(0o755)).unwrap();
     let audit = || {
@@ -392,52 +340,38 @@ fn a_cache_directory_open_to_others_is_warned_about_and_closed() {
 fn plain_http_is_warned_about_unless_loopback() {
     let wd = Workdir::new();
     let server = Server::start();
-    wd.write(
-        "users.csv",
-        format!("email,sha1\nalice@example.com,{SHA1_PASSWORD}\n"),
-    );
+    write_alice(&wd);
     let run = wd
         .cmd(&["audit", "users.csv", "--no-cache"])
         .arg(format!("--api={}", server.url))
         .run()
         .code(1);
     assert!(!run.stderr.contains("in clear"), "{}", run.stderr);
-    // TEST-NET-1: never answers; the run fails closed after the warning.
-    let run = wd
-        .cmd(&[
-            "audit",
-            "users.csv",
-            "--no-cache",
-            "--api=http://192.0.2.1:9",
-            "--timeout",
-            "0.5",
-            "--retries",
-            "0",
-        ])
-        .run_within(std::time::Duration::from_secs(30))
-        .code(3);
-    assert!(
-        run.stderr
-            .contains("http://192.0.2.1:9 is plain http: the hash prefixes asked travel in clear"),
-        "{}",
-        run.stderr
-    );
-    let run = wd
-        .cmd(&[
-            "download",
-            "--out",
-            "m",
-            "--prefixes",
-            "5BAA6",
-            "--api=http://192.0.2.1:9",
-            "--timeout",
-            "0.5",
-            "--retries",
-            "0",
-        ])
-        .run_within(std::time::Duration::from_secs(30))
-        .code(3);
-    assert!(run.stderr.contains("travel in clear"), "{}", run.stderr);
+    // TEST-NET-1 never answers: each run fails closed after the warning.
+    let remote = [
+        "--api=http://192.0.2.1:9",
+        "--timeout",
+        "0.5",
+        "--retries",
+        "0",
+    ];
+    for command in [
+        &["audit", "users.csv", "--no-cache"][..],
+        &["download", "--out", "m", "--prefixes", "5BAA6"][..],
+    ] {
+        let args: Vec<&str> = command.iter().chain(&remote).copied().collect();
+        let run = wd
+            .cmd(&args)
+            .run_within(std::time::Duration::from_secs(30))
+            .code(3);
+        assert!(
+            run.stderr.contains(
+                "http://192.0.2.1:9 is plain http: the hash prefixes asked travel in clear"
+            ),
+            "{}",
+            run.stderr
+        );
+    }
 }
 
 #[test]
@@ -466,16 +400,9 @@ fn a_bad_ca_cert_is_a_usage_error_naming_the_file() {
         );
         assert!(run.stdout.is_empty(), "nothing audited: {}", run.stdout);
         let run = wd
-            .cmd(&[
-                "download",
-                "--out",
-                "m",
-                "--prefixes",
-                "5BAA6",
-                "--api=https://127.0.0.1:9",
-                "--ca-cert",
-                file,
-            ])
+            .cmd(&words(&format!(
+                "download --out m --prefixes 5BAA6 --api=https://127.0.0.1:9 --ca-cert {file}"
+            )))
             .run()
             .code(2);
         assert!(run.stderr.contains(file), "{}", run.stderr);
@@ -518,14 +445,7 @@ fn ca_cert_trusts_a_mirror_behind_an_internal_ca_and_nothing_else_does() {
         server.url
     );
     server.add(api_server::Mode::Sha1, SHA1_PASSWORD, 42);
-    wd.write(
-        "users.csv",
-        format!(
-            "email,sha1
-alice@example.com,{SHA1_PASSWORD}
-"
-        ),
-    );
+    write_alice(&wd);
     let audit = |extra: &[&str]| {
         let mut cmd = wd
             .cmd(&["audit", "users.csv", "--no-cache", "--retries", "0"])
@@ -560,15 +480,9 @@ alice@example.com,{SHA1_PASSWORD}
     );
     // download trusts it the same way.
     let run = wd
-        .cmd(&[
-            "download",
-            "--out",
-            "m",
-            "--prefixes",
-            "5BAA6",
-            "--ca-cert",
-            "bundle.pem",
-        ])
+        .cmd(&words(
+            "download --out m --prefixes 5BAA6 --ca-cert bundle.pem",
+        ))
         .arg(format!("--api={}", server.url))
         .run()
         .code(0);
@@ -649,8 +563,10 @@ fn a_mirror_that_stopped_early_leaves_the_rest_unchecked() {
     let s: serde_json::Value = serde_json::from_str(&wd.read("s.json")).unwrap();
     assert_eq!(s["accounts_unchecked"], beyond.len());
     assert!(
-        run.stderr.contains(&format!("prefix file(s) missing"))
-            && run.stderr.contains("could not be checked"),
+        run.stderr.contains(&format!(
+            "{} prefix file(s) missing",
+            files.range(LAST + 1..).count()
+        )) && run.stderr.contains("could not be checked"),
         "{}",
         run.stderr
     );
