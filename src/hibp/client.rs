@@ -97,10 +97,12 @@ impl ClientOptions {
             Ok(ip) => ip.is_loopback(),
             Err(_) => host == "localhost" || host.ends_with(".localhost"),
         };
+        // Scheme, host and port only: a URL may carry a password.
+        let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
         (url.scheme() == "http" && !loopback).then(|| {
             format!(
-                "{} is plain http: the hash prefixes asked travel in clear (use https://)",
-                self.url
+                "http://{}{port} is plain http: the hash prefixes asked travel in clear (use https://)",
+                url.host_str().unwrap_or_default()
             )
         })
     }
