@@ -169,12 +169,8 @@ impl SuffixList {
     }
 
     /// Number of entries (padding is not kept).
-    pub fn len(&self) -> usize {
+    pub fn entry_count(&self) -> usize {
         self.entries
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries == 0
     }
 
     /// Each entry as its full hash (prefix and suffix, `kind.bytes()` long)
@@ -210,7 +206,7 @@ mod tests {
 
     fn verdict(body: &str) -> Result<usize, Problem> {
         SuffixList::parse(body.as_bytes(), HashKind::Sha1)
-            .map(|l| l.len())
+            .map(|l| l.entry_count())
             .map_err(|e| e.problem)
     }
 

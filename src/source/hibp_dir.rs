@@ -91,7 +91,7 @@ impl PrefixDir {
         let list = SuffixList::parse(&text, self.kind[0])
             .map_err(|e| anyhow!("{}: {e}", file.display()))?;
         let hits = prefix_hits(&list, prefix, query, start, end);
-        Ok(Some((hits, list.len() as u64)))
+        Ok(Some((hits, list.entry_count() as u64)))
     }
 }
 

@@ -167,7 +167,8 @@ impl Source for RangeApi {
                             answer
                                 .hits
                                 .extend(prefix_hits(&list, prefix, query, start, end));
-                            answer.lines_read = answer.lines_read.map(|l| l + list.len() as u64);
+                            answer.lines_read =
+                                answer.lines_read.map(|l| l + list.entry_count() as u64);
                         }
                         Err(reason) => {
                             failed.push((prefix, reason));
