@@ -149,6 +149,7 @@ fn main() {
         // Compressing every response would be the server's cost, not the
         // client's; the real API's CDN serves stored compressed bodies.
         gzip: false,
+        tls: None,
     });
     let work = tempfile::Builder::new()
         .prefix("credaudit-api-bench-")

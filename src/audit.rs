@@ -11,6 +11,7 @@
 //! wiped when the batch has been hashed.
 
 use crate::accounts::{Accounts, Flags, Origin};
+use crate::atomic_file;
 use crate::combolist::stored::{Stored, StoredSecrets};
 use crate::combolist::{self, CombolistOptions};
 use crate::findings::{Findings, Reason, Severity};
@@ -23,10 +24,10 @@ use crate::outcome::FailOn;
 use crate::policy::{self, username, PolicyOptions};
 use crate::progress::Progress;
 use crate::queryset::{Pending, QuerySet};
+use crate::report::reset_list;
 use crate::report::summary::{
     Durations, InputSummary, LookupSummary, SharedGroupSummary, SourceSummary, Summary, Tally,
 };
-use crate::report::{atomic, reset_list};
 use crate::source::{self, Lookup, LookupMethod, Source};
 use anyhow::{bail, Result};
 use rayon::prelude::*;
@@ -538,7 +539,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
     let report_rows = match &cfg.output {
         Some(path) => {
             let mut rows = 0;
-            atomic::write(path, |w| {
+            atomic_file::write(path, atomic_file::REPORT, |w| {
                 rows = reset_list::write(w, &accounts, &findings, &inputs, &names)?;
                 Ok(())
             })?;
@@ -604,7 +605,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         summary.accounts_checked + summary.rows_rejected.total + summary.rows_skipped.total
     );
     if let Some(path) = &cfg.summary {
-        atomic::write(path, |w| {
+        atomic_file::write(path, atomic_file::REPORT, |w| {
             serde_json::to_writer_pretty(&mut *w, &summary)?;
             w.write_all(b"\n")?;
             Ok(())

@@ -32,6 +32,9 @@ pub fn run(sources_options: &SourceOptions, password: &[u8], out: &mut dyn Write
                 hashes: Hashes::new(kind.bytes(), &digest[..kind.bytes()]),
                 progress: &hidden,
             })?;
+            if let Some(w) = &answer.warning {
+                eprintln!("credaudit: warning: {w}");
+            }
             let reason = src.reason().name();
             if let Some(&(_, count)) = answer.hits.first() {
                 match count {

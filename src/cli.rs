@@ -81,8 +81,11 @@ pub struct SourceArgs {
     /// Do not ask the range API to pad its responses with count-0 lines.
     #[arg(long, help_heading = "Range API")]
     pub no_padding: bool,
-    /// Range API response cache [default: $XDG_CACHE_HOME/credaudit, else
-    /// ~/.cache/credaudit].
+    /// Cache directory, private (0700): range API responses, and the stamps
+    /// of corpus files verified line by line [default:
+    /// $XDG_CACHE_HOME/credaudit, else ~/.cache/credaudit; check keeps no
+    /// range API responses unless given, as they would record the prefix
+    /// of the password checked].
     #[arg(long, value_name = "DIR", help_heading = "Range API")]
     pub cache_dir: Option<PathBuf>,
     /// Seconds a cached response is used without asking the server; older
@@ -94,7 +97,8 @@ pub struct SourceArgs {
         help_heading = "Range API"
     )]
     pub max_age: u64,
-    /// Neither read nor write the range API cache.
+    /// Neither read nor write the cache (range API responses, corpus
+    /// verification stamps: every run then verifies a corpus file again).
     #[arg(long, conflicts_with = "cache_dir", help_heading = "Range API")]
     pub no_cache: bool,
 }
@@ -117,6 +121,10 @@ pub struct HttpArgs {
         help_heading = "Range API"
     )]
     pub retries: u32,
+    /// Also trust the CA certificates in this PEM file (a company mirror
+    /// behind an internal CA). Repeatable.
+    #[arg(long, value_name = "FILE", help_heading = "Range API")]
+    pub ca_cert: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -131,7 +139,7 @@ pub struct DownloadArgs {
     #[arg(long, value_name = "URL", value_parser = parse_url)]
     pub api: Option<String>,
     /// Only these prefixes: FIRST-LAST (e.g. 00000-0FFFF) or one prefix.
-    #[arg(long, value_name = "RANGE", default_value = "00000-FFFFF", value_parser = credaudit::download::parse_prefix_range)]
+    #[arg(long, value_name = "RANGE", default_value = "00000-FFFFF", value_parser = credaudit::hibp::prefix::parse_range)]
     pub prefixes: (u32, u32),
     /// Only check the mirror (every prefix present and parseable); fetch nothing.
     #[arg(long)]
@@ -173,22 +181,23 @@ fn parse_secs(s: &str) -> Result<std::time::Duration, String> {
 }
 
 impl HttpArgs {
-    fn options(&self, url: String) -> credaudit::range_client::ClientOptions {
-        credaudit::range_client::ClientOptions {
+    fn options(self, url: String) -> credaudit::hibp::client::ClientOptions {
+        credaudit::hibp::client::ClientOptions {
             url,
             concurrency: self.concurrency as usize,
             timeout: self.timeout,
             retries: self.retries,
+            ca_certs: self.ca_cert,
         }
     }
 }
 
 impl DownloadArgs {
-    pub fn into_config(self) -> credaudit::download::DownloadConfig {
-        credaudit::download::DownloadConfig {
+    pub fn into_config(self) -> credaudit::hibp::mirror::DownloadConfig {
+        credaudit::hibp::mirror::DownloadConfig {
             client: self.http.options(
                 self.api
-                    .unwrap_or_else(credaudit::range_client::url_from_env),
+                    .unwrap_or_else(credaudit::hibp::client::url_from_env),
             ),
             out: self.out,
             kind: if self.ntlm {
@@ -333,7 +342,9 @@ pub enum MethodArg {
 }
 
 impl SourceArgs {
-    pub fn into_options(self) -> SourceOptions {
+    /// `cache_by_default`: whether `--api` uses the default cache directory
+    /// when `--cache-dir` is not given (audit yes, check no).
+    pub fn into_options(self, cache_by_default: bool) -> SourceOptions {
         SourceOptions {
             corpora: self.corpus,
             wordlists: self.wordlist,
@@ -348,7 +359,7 @@ impl SourceArgs {
                 stamps: self
                     .cache_dir
                     .clone()
-                    .or_else(credaudit::source::range_api::default_cache_dir)
+                    .or_else(credaudit::hibp::cache::default_dir)
                     .filter(|_| !self.no_cache)
                     .map(|dir| StampDir::new(dir.join("verified-corpora"))),
             },
@@ -358,13 +369,17 @@ impl SourceArgs {
                 .map(|url| credaudit::source::range_api::ApiOptions {
                     client: self
                         .http
-                        .options(url.unwrap_or_else(credaudit::range_client::url_from_env)),
+                        .options(url.unwrap_or_else(credaudit::hibp::client::url_from_env)),
                     padding: !self.no_padding,
                     cache: self
                         .cache_dir
-                        .or_else(credaudit::source::range_api::default_cache_dir)
+                        .or_else(|| {
+                            cache_by_default
+                                .then(credaudit::hibp::cache::default_dir)
+                                .flatten()
+                        })
                         .filter(|_| !self.no_cache)
-                        .map(|dir| credaudit::source::range_api::CacheOptions {
+                        .map(|dir| credaudit::hibp::cache::CacheOptions {
                             dir,
                             max_age: std::time::Duration::from_secs(self.max_age),
                         }),
@@ -417,7 +432,7 @@ impl AuditArgs {
                     disabled: self.skip_disabled,
                 },
             },
-            sources: self.sources.into_options(),
+            sources: self.sources.into_options(true),
             output: self.output,
             summary: self.summary,
             strict: self.strict,

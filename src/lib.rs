@@ -7,13 +7,14 @@
 //! stdout (the caller hands in the writer).
 
 pub mod accounts;
+pub mod atomic_file;
 pub mod audit;
 pub mod check;
 pub mod combolist;
 pub mod core_dumps;
-pub mod download;
 pub mod findings;
 pub mod hash;
+pub mod hibp;
 pub mod input;
 pub mod match_tier;
 pub mod memory;
@@ -21,7 +22,6 @@ pub mod outcome;
 pub mod policy;
 pub mod progress;
 pub mod queryset;
-pub mod range_client;
 pub mod redact;
 pub mod report;
 pub mod secret_buf;

@@ -41,9 +41,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let password = read_password()?;
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            credaudit::check::run(&args.sources.into_options(), &password, &mut out)
+            credaudit::check::run(&args.sources.into_options(false), &password, &mut out)
         }
-        Command::Download(args) => credaudit::download::run(&args.into_config()),
+        Command::Download(args) => credaudit::hibp::mirror::run(&args.into_config()),
     }
 }
 

@@ -1,6 +1,5 @@
 //! What an audit leaves behind: the reset list (CSV), the summary (JSON),
-//! both written atomically with mode 0600.
+//! both written atomically with mode 0600 by [`crate::atomic_file`].
 
-pub mod atomic;
 pub mod reset_list;
 pub mod summary;

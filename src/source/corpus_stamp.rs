@@ -154,7 +154,7 @@ impl StampDir {
                 .map_or(0, |d| d.as_secs()),
             credaudit_version: env!("CARGO_PKG_VERSION").to_string(),
         };
-        crate::report::atomic::write(&self.file(id), |w| {
+        crate::atomic_file::write(&self.file(id), crate::atomic_file::PRIVATE_CACHE, |w| {
             serde_json::to_writer_pretty(&mut *w, &stamp)?;
             Ok(())
         })

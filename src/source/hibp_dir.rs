@@ -2,12 +2,17 @@
 //! `FFFFF.txt`, each holding `SUFFIX:COUNT` lines: the layout the official
 //! downloader and `credaudit download` write.
 //!
-//! Only the prefix files of the queried hashes are read. A prefix file that
-//! is missing makes its hashes unchecked (fail closed), with a warning that
-//! counts them; a malformed one is an error naming file and line.
+//! Only the prefix files of the queried hashes are read, each in full and by
+//! the one set of body rules ([`crate::hibp::body`]) that `download
+//! --verify` and the range API apply too. A prefix file that is missing
+//! makes its hashes unchecked (fail closed), with a warning that counts them
+//! (a download that stopped early leaves exactly that); one that breaks a
+//! rule is an error naming file and line.
 
-use super::{file_facts, hibp_line, label, Answer, Hits, Lookup, Source, SourceInfo};
-use crate::hash::{decode_hex, HashKind};
+use super::{file_facts, label, prefix_hits, Answer, Hits, Lookup, Source, SourceInfo};
+use crate::hash::HashKind;
+use crate::hibp::body::{split_line, suffix_width, SuffixList};
+use crate::hibp::prefix;
 use anyhow::{anyhow, bail, Context, Result};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -19,19 +24,21 @@ pub struct PrefixDir {
 }
 
 impl PrefixDir {
+    /// Open a mirror directory; the hash kind is read from the suffix
+    /// width of the first line of a prefix file.
     pub fn open(path: &Path) -> Result<PrefixDir> {
         let sample = Self::sample_file(path)?;
         let text =
             std::fs::read(&sample).with_context(|| format!("cannot read {}", sample.display()))?;
         let first = text.split(|&b| b == b'\n').next().unwrap_or(&[]);
-        let width = first.iter().position(|&b| b == b':').unwrap_or(0);
-        let kind = match width {
-            35 => HashKind::Sha1,
-            27 => HashKind::Ntlm,
-            _ => bail!(
-                "{}:1: not a Pwned Passwords range line: expected a 35-hex (SHA-1) or 27-hex (NTLM) suffix, ':' and a count",
+        let Some(kind) = [HashKind::Sha1, HashKind::Ntlm]
+            .into_iter()
+            .find(|&k| split_line(first, suffix_width(k)).is_some())
+        else {
+            bail!(
+                "{}: line 1: not a Pwned Passwords range line: expected a 35-hex (SHA-1) or 27-hex (NTLM) suffix, ':' and a count",
                 sample.display()
-            ),
+            )
         };
         Ok(PrefixDir {
             path: path.to_path_buf(),
@@ -40,21 +47,23 @@ impl PrefixDir {
         })
     }
 
-    /// `00000.txt`, or failing that the first prefix file in the directory.
+    /// `00000.txt`, or failing that the first prefix file in the directory;
+    /// empty files say nothing about the kind and are passed over.
     fn sample_file(dir: &Path) -> Result<PathBuf> {
-        let first = dir.join("00000.txt");
-        if first.is_file() {
+        let nonempty = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() > 0);
+        let first = prefix::file_path(dir, 0);
+        if nonempty(&first) {
             return Ok(first);
         }
         let entries =
             std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
         for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.len() == 9
-                && name.ends_with(".txt")
-                && crate::hash::is_hex(&name.as_bytes()[..5])
-            {
+            let is_prefix = entry
+                .file_name()
+                .to_str()
+                .and_then(prefix::from_file_name)
+                .is_some();
+            if is_prefix && nonempty(&entry.path()) {
                 return Ok(entry.path());
             }
         }
@@ -62,10 +71,6 @@ impl PrefixDir {
             "corpus directory {} holds no prefix files (00000.txt ... FFFFF.txt)",
             dir.display()
         )
-    }
-
-    fn prefix_path(&self, prefix: u32) -> PathBuf {
-        self.path.join(format!("{prefix:05X}.txt"))
     }
 
     /// Answer the queries `[start, end)`, which all share `prefix`.
@@ -77,55 +82,16 @@ impl PrefixDir {
         start: usize,
         end: usize,
     ) -> Result<Option<(Hits, u64)>> {
-        let file = self.prefix_path(prefix);
+        let file = prefix::file_path(&self.path, prefix);
         let text = match std::fs::read(&file) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(anyhow!("cannot read {}: {e}", file.display())),
         };
-        let kind = self.kind[0];
-        let suffix_width = kind.hex_len() - 5;
-        let mut full_hex = [0u8; 40];
-        full_hex[..5].copy_from_slice(format!("{prefix:05X}").as_bytes());
-        let mut key = [0u8; 20];
-        let mut prev = [0u8; 20];
-        let n = kind.bytes();
-        let mut qi = start;
-        let mut hits = Vec::new();
-        let mut lines = 0u64;
-        for (i, line) in text.split(|&b| b == b'\n').enumerate() {
-            if line.is_empty() || line == b"\r" {
-                continue;
-            }
-            let bad = || {
-                anyhow!(
-                    "{}:{}: malformed line: expected {suffix_width}-hex suffix, ':' and a count",
-                    file.display(),
-                    i + 1
-                )
-            };
-            let (suffix, count) = hibp_line::split(line, suffix_width).ok_or_else(bad)?;
-            full_hex[5..5 + suffix_width].copy_from_slice(suffix);
-            if !decode_hex(&full_hex[..kind.hex_len()], &mut key[..n]) {
-                return Err(bad());
-            }
-            if lines > 0 && key[..n] < prev[..n] {
-                bail!(
-                    "{}:{}: prefix file is not sorted by hash",
-                    file.display(),
-                    i + 1
-                );
-            }
-            while qi < end && query.hashes.get(qi) < &key[..n] {
-                qi += 1;
-            }
-            if qi < end && query.hashes.get(qi) == &key[..n] && count > 0 {
-                hits.push((qi, Some(count)));
-            }
-            prev = key;
-            lines += 1;
-        }
-        Ok(Some((hits, lines)))
+        let list = SuffixList::parse(&text, self.kind[0])
+            .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+        let hits = prefix_hits(&list, prefix, query, start, end);
+        Ok(Some((hits, list.entry_count() as u64)))
     }
 }
 
@@ -178,7 +144,7 @@ impl Source for PrefixDir {
                 "corpus directory {}: {} prefix file(s) missing (first: {}); {} hash(es) could not be checked",
                 self.path.display(),
                 missing.len(),
-                self.prefix_path(*first).display(),
+                prefix::file_path(&self.path, *first).display(),
                 answer.unchecked.len()
             ));
         }

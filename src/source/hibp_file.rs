@@ -188,7 +188,7 @@ impl SortedFile {
     #[inline(always)]
     fn key_at(&self, start: usize) -> Result<(Key, u64, usize)> {
         // The hot path of every lookup: parse in place, without searching
-        // for the line end first (same rules as `hibp_line::split`).
+        // for the line end first (the line rules of `crate::hibp::body::split_line`, for whole hashes).
         let line = &self.map[start..];
         let width = self.hex_width();
         let mut bytes = [0u8; 20];

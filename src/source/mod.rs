@@ -11,13 +11,13 @@ pub mod corpus_stamp;
 mod coverage;
 pub mod hibp_dir;
 pub mod hibp_file;
-pub(crate) mod hibp_line;
 pub mod plain_list;
 pub mod range_api;
 mod sorted_key;
 
 use crate::findings::Reason;
 use crate::hash::HashKind;
+use crate::hibp::body::SuffixList;
 use crate::queryset::Hashes;
 use anyhow::Result;
 use indicatif::ProgressBar;
@@ -160,6 +160,32 @@ pub fn open_corpus(
     } else {
         Ok(Box::new(hibp_file::SortedFile::open(path, method, verify)?))
     }
+}
+
+/// Hits among the queries `[start, end)`, which all share `prefix`, in a
+/// prefix's suffix list (from a mirror file or the range API).
+pub(crate) fn prefix_hits(
+    list: &SuffixList,
+    prefix: u32,
+    query: &Lookup<'_>,
+    start: usize,
+    end: usize,
+) -> Hits {
+    let n = query.kind.bytes();
+    let mut hits = Vec::new();
+    let mut qi = start;
+    for (hash, count) in list.entries(prefix, query.kind) {
+        while qi < end && query.hashes.get(qi) < &hash[..n] {
+            qi += 1;
+        }
+        if qi == end {
+            break;
+        }
+        if query.hashes.get(qi) == &hash[..n] {
+            hits.push((qi, Some(count)));
+        }
+    }
+    hits
 }
 
 /// Label for a path in the report: its file name.

@@ -40,6 +40,8 @@ pub enum Fault {
     NotHex,
     /// Send part of the body, then drop the connection.
     Drop,
+    /// A 200 with exactly this body.
+    Body(String),
 }
 
 /// One request as the server saw it.
@@ -106,6 +108,8 @@ pub struct Options {
     pub workers: usize,
     /// Compress when the client accepts gzip.
     pub gzip: bool,
+    /// Serve https with this certificate chain and PKCS#8 key (DER).
+    pub tls: Option<(Vec<Vec<u8>>, Vec<u8>)>,
 }
 
 impl Default for Options {
@@ -116,6 +120,7 @@ impl Default for Options {
             record: true,
             workers: 1,
             gzip: true,
+            tls: None,
         }
     }
 }
@@ -153,7 +158,12 @@ impl Server {
         });
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let scheme = if options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let url = format!("{scheme}://{}", listener.local_addr().unwrap());
         let state = shared.clone();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -162,9 +172,17 @@ impl Server {
                 .build()
                 .unwrap();
             runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                let tcp = tokio::net::TcpListener::from_std(listener).unwrap();
                 let app = axum::Router::new().fallback(handle).with_state(state);
-                axum::serve(listener, app).await.unwrap();
+                match options.tls {
+                    None => axum::serve(tcp, app).await.unwrap(),
+                    Some((chain, key)) => {
+                        let acceptor = tls_acceptor(chain, key);
+                        axum::serve(TlsListener { tcp, acceptor }, app)
+                            .await
+                            .unwrap()
+                    }
+                }
             });
         });
         Server { url, shared }
@@ -227,6 +245,44 @@ impl Server {
     /// The unpadded body the server gives for a prefix.
     pub fn body(&self, mode: Mode, prefix: u32) -> String {
         lines(&self.shared, mode, prefix, false)
+    }
+}
+
+fn tls_acceptor(chain: Vec<Vec<u8>>, key: Vec<u8>) -> tokio_rustls::TlsAcceptor {
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let chain = chain.into_iter().map(CertificateDer::from).collect();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key));
+    let config = tokio_rustls::rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
+/// Connections that completed a TLS handshake; failed handshakes (a client
+/// that does not trust the certificate) are dropped.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(tcp).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
     }
 }
 
@@ -407,6 +463,7 @@ async fn answer(
                 .join("\r\n");
         }
         Some(Fault::NotHex) => body.replace_range(0..1, "G"),
+        Some(Fault::Body(text)) => body = text,
         Some(Fault::Drop) => {
             let half = Bytes::from(body[..body.len() / 2].to_string());
             let chunks: Vec<Result<Bytes, std::io::Error>> =

@@ -1,5 +1,6 @@
 //! The client side of the Pwned Passwords k-anonymity range protocol, shared
-//! by the `--api` source and `credaudit download`.
+//! by the `--api` source and `credaudit download` (through
+//! [`crate::hibp::fetch`]).
 //!
 //! `GET {URL}/range/{PREFIX}` (plus `?mode=ntlm` for NTLM) answers with every
 //! known hash that starts with the 5-hex prefix, as `SUFFIX:COUNT` lines. The
@@ -10,24 +11,30 @@
 //! and the server's own validators (`If-None-Match`, `If-Modified-Since`) are
 //! all a request carries.
 //!
-//! A response is data only once every line has parsed: a body cut short, of
-//! the wrong width or not hex is a failed attempt and is retried like a 5xx,
+//! A response is data only once it has passed the body rules of
+//! [`crate::hibp::body`]: a body cut short, of the wrong width, not hex or
+//! unsorted is a failed attempt and is retried like a 5xx,
 //! because a half-read prefix would make its missing hashes look clean.
 //! Connection errors, timeouts, 5xx and 429 are retried with exponential
 //! backoff and jitter (honouring `Retry-After` seconds); other statuses are
 //! final. What still fails is handed back to the caller, which must fail
 //! closed.
+//!
+//! Trust: the system's web PKI roots (webpki-roots, through rustls), plus
+//! any `--ca-cert FILE` (a company mirror behind an internal CA). Plain
+//! `http://` to another host than loopback is allowed but warned about: the
+//! prefixes, and which of them a run asked, then travel in clear.
 
-use crate::hash::{decode_hex, is_hex, HashKind};
-use crate::source::hibp_line;
+use crate::hash::HashKind;
+use crate::hibp::body::SuffixList;
+use crate::hibp::prefix;
 use anyhow::{Context, Result};
 use reqwest::header::{
     HeaderMap, HeaderValue, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
 };
 use reqwest::StatusCode;
 use std::hash::{BuildHasher, Hasher};
-use std::io::Write;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -35,8 +42,6 @@ use std::time::Duration;
 pub const DEFAULT_URL: &str = "https://api.pwnedpasswords.com";
 /// Environment variable naming another compatible server (a company mirror).
 pub const URL_ENV: &str = "CREDAUDIT_API_URL";
-/// Number of 5-hex prefixes: `00000` to `FFFFF`.
-pub const PREFIXES: u32 = 1 << 20;
 /// Longest wait a server's `Retry-After` can impose before one retry.
 const RETRY_AFTER_CAP: Duration = Duration::from_secs(30);
 /// First backoff; it doubles with each retry up to [`BACKOFF_CAP`].
@@ -54,6 +59,53 @@ pub struct ClientOptions {
     pub timeout: Duration,
     /// Further attempts after the first fails.
     pub retries: u32,
+    /// PEM files of extra trust roots (`--ca-cert`).
+    pub ca_certs: Vec<PathBuf>,
+}
+
+impl ClientOptions {
+    /// The extra trust roots, read and parsed. A file that cannot be read
+    /// or holds no certificate is an error naming it.
+    pub fn load_ca_certs(&self) -> Result<Vec<reqwest::Certificate>> {
+        let mut roots = Vec::new();
+        for path in &self.ca_certs {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("--ca-cert {}: cannot read", path.display()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .ok()
+                .filter(|c| !c.is_empty())
+                .with_context(|| {
+                    format!(
+                        "--ca-cert {}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
+                        path.display()
+                    )
+                })?;
+            roots.extend(certs);
+        }
+        Ok(roots)
+    }
+
+    /// A warning when requests to this server would travel in clear: an
+    /// `http://` URL whose host is not loopback.
+    pub fn cleartext_warning(&self) -> Option<String> {
+        let url = reqwest::Url::parse(&self.url).ok()?;
+        let host = url
+            .host_str()?
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let loopback = match host.parse::<std::net::IpAddr>() {
+            Ok(ip) => ip.is_loopback(),
+            Err(_) => host == "localhost" || host.ends_with(".localhost"),
+        };
+        // Scheme, host and port only: a URL may carry a password.
+        let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        (url.scheme() == "http" && !loopback).then(|| {
+            format!(
+                "http://{}{port} is plain http: the hash prefixes asked travel in clear (use https://)",
+                url.host_str().unwrap_or_default()
+            )
+        })
+    }
 }
 
 /// The server to use when `--api` names none: `CREDAUDIT_API_URL`, else
@@ -63,123 +115,6 @@ pub fn url_from_env() -> String {
         .ok()
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| DEFAULT_URL.to_string())
-}
-
-/// A prefix as the 5 upper-case hex digits the protocol uses.
-pub fn prefix_hex(prefix: u32) -> String {
-    format!("{prefix:05X}")
-}
-
-/// A validated range: `SUFFIX:COUNT` lines, upper-case, CRLF, sorted by
-/// suffix, without count-0 padding lines. This is also the content of a
-/// mirror's prefix file and of a cache entry.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Range {
-    text: Vec<u8>,
-    lines: usize,
-    /// Whether the input was sorted by suffix (what `--corpus DIR` needs).
-    sorted: bool,
-    /// Whether the input already was in this form, byte for byte.
-    canonical: bool,
-}
-
-impl Range {
-    /// Parse a response body or prefix file of `kind`. The error names the
-    /// first bad line (never its content).
-    pub fn parse(body: &[u8], kind: HashKind) -> Result<Range, String> {
-        let width = kind.hex_len() - 5;
-        let mut entries: Vec<(&[u8], u64)> = Vec::new();
-        let mut canonical = true;
-        let mut sorted = true;
-        let mut lines = body.split(|&b| b == b'\n').peekable();
-        let mut n = 0;
-        while let Some(line) = lines.next() {
-            n += 1;
-            if line.is_empty() && lines.peek().is_none() {
-                break;
-            }
-            let (suffix, count) = hibp_line::split(line, width)
-                .filter(|(s, _)| is_hex(s))
-                .ok_or_else(|| format!("line {n} is not a {width}-hex suffix, ':' and a count"))?;
-            canonical &= line.ends_with(b"\r") && !suffix.iter().any(u8::is_ascii_lowercase);
-            if count == 0 {
-                canonical = false;
-                continue;
-            }
-            if let Some((prev, _)) = entries.last() {
-                sorted &= cmp_hex(prev, suffix).is_le();
-            }
-            entries.push((suffix, count));
-        }
-        canonical &= sorted && (body.is_empty() || body.ends_with(b"\n"));
-        if !sorted {
-            entries.sort_by(|a, b| cmp_hex(a.0, b.0));
-        }
-        let mut text = Vec::with_capacity(entries.len() * (width + 10));
-        for (suffix, count) in &entries {
-            text.extend(suffix.iter().map(u8::to_ascii_uppercase));
-            text.push(b':');
-            text.extend_from_slice(count.to_string().as_bytes());
-            text.extend_from_slice(b"\r\n");
-        }
-        Ok(Range {
-            text,
-            lines: entries.len(),
-            sorted,
-            canonical,
-        })
-    }
-
-    /// The canonical text.
-    pub fn text(&self) -> &[u8] {
-        &self.text
-    }
-
-    /// Number of (non-padding) entries.
-    pub fn lines(&self) -> usize {
-        self.lines
-    }
-
-    /// True when the parsed input was byte for byte the canonical form.
-    pub fn was_canonical(&self) -> bool {
-        self.canonical
-    }
-
-    /// True when the parsed input was sorted by suffix, as `--corpus DIR`
-    /// requires of a prefix file.
-    pub fn was_sorted(&self) -> bool {
-        self.sorted
-    }
-
-    /// Each entry as its full hash (prefix and suffix, `kind.bytes()` long)
-    /// and count, in order.
-    pub fn entries(
-        &self,
-        prefix: u32,
-        kind: HashKind,
-    ) -> impl Iterator<Item = ([u8; 20], u64)> + '_ {
-        let width = kind.hex_len() - 5;
-        let mut full_hex = [0u8; 40];
-        full_hex[..5].copy_from_slice(prefix_hex(prefix).as_bytes());
-        self.text
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(move |line| {
-                let (suffix, count) = hibp_line::split(line, width).expect("canonical line");
-                full_hex[5..5 + width].copy_from_slice(suffix);
-                let mut hash = [0u8; 20];
-                let ok = decode_hex(&full_hex[..kind.hex_len()], &mut hash[..kind.bytes()]);
-                debug_assert!(ok, "canonical lines are hex");
-                (hash, count)
-            })
-    }
-}
-
-/// Order hex digits as numbers, whatever their case.
-fn cmp_hex(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-    a.iter()
-        .map(u8::to_ascii_uppercase)
-        .cmp(b.iter().map(u8::to_ascii_uppercase))
 }
 
 /// A cached response's validators, sent back to revalidate it.
@@ -211,7 +146,7 @@ impl Validators {
 /// What a successful fetch brought.
 pub enum Fetched {
     Fresh {
-        range: Range,
+        list: SuffixList,
         validators: Validators,
     },
     /// 304: the validators sent still hold.
@@ -220,7 +155,7 @@ pub enum Fetched {
 
 /// Counters shared by all requests of one client.
 #[derive(Default, Debug)]
-pub struct Stats {
+pub struct Counters {
     pub requests: AtomicU64,
     pub retries: AtomicU64,
     pub not_modified: AtomicU64,
@@ -228,7 +163,7 @@ pub struct Stats {
     pub bytes: AtomicU64,
 }
 
-impl Stats {
+impl Counters {
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
     }
@@ -251,7 +186,13 @@ impl Failure {
         let reason = if e.is_timeout() {
             "timed out".to_string()
         } else if e.is_connect() {
-            "connection failed".to_string()
+            // The innermost cause says why (refused, an untrusted
+            // certificate); it names no URL.
+            let mut cause: &dyn std::error::Error = &e;
+            while let Some(inner) = cause.source() {
+                cause = inner;
+            }
+            format!("connection failed: {cause}")
         } else if e.is_body() || e.is_decode() {
             "response body broken off".to_string()
         } else {
@@ -272,12 +213,16 @@ pub struct RangeClient {
     http: reqwest::Client,
     base: String,
     retries: u32,
-    pub stats: Stats,
+    pub counters: Counters,
 }
 
 impl RangeClient {
     pub fn new(options: &ClientOptions) -> Result<RangeClient> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        for root in options.load_ca_certs()? {
+            builder = builder.add_root_certificate(root);
+        }
+        let http = builder
             .user_agent(concat!("credaudit/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(options.timeout)
             .timeout(options.timeout)
@@ -293,7 +238,7 @@ impl RangeClient {
             http,
             base,
             retries: options.retries,
-            stats: Stats::default(),
+            counters: Counters::default(),
         })
     }
 
@@ -303,7 +248,7 @@ impl RangeClient {
             HashKind::Sha1 => "",
             HashKind::Ntlm => "?mode=ntlm",
         };
-        format!("{}/range/{}{mode}", self.base, prefix_hex(prefix))
+        format!("{}/range/{}{mode}", self.base, prefix::hex(prefix))
     }
 
     /// Attempts (the first plus `retries`) the client makes before giving up.
@@ -330,7 +275,7 @@ impl RangeClient {
                 return Err(failure.reason);
             }
             retry += 1;
-            Stats::add(&self.stats.retries, 1);
+            Counters::add(&self.counters.retries, 1);
             tokio::time::sleep(failure.wait.unwrap_or_else(|| backoff(retry))).await;
         }
     }
@@ -354,11 +299,11 @@ impl RangeClient {
                 request = request.header(IF_MODIFIED_SINCE, date);
             }
         }
-        Stats::add(&self.stats.requests, 1);
+        Counters::add(&self.counters.requests, 1);
         let response = request.send().await.map_err(Failure::transport)?;
         let status = response.status();
         if status == StatusCode::NOT_MODIFIED && validators.is_some_and(|v| !v.is_empty()) {
-            Stats::add(&self.stats.not_modified, 1);
+            Counters::add(&self.counters.not_modified, 1);
             return Ok(Fetched::NotModified);
         }
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
@@ -377,13 +322,13 @@ impl RangeClient {
         }
         let validators = Validators::from_headers(response.headers());
         let body = response.bytes().await.map_err(Failure::transport)?;
-        Stats::add(&self.stats.bytes, body.len() as u64);
-        let range = Range::parse(&body, kind).map_err(|e| Failure {
+        Counters::add(&self.counters.bytes, body.len() as u64);
+        let list = SuffixList::parse(&body, kind).map_err(|e| Failure {
             reason: format!("malformed response: {e}"),
             retry: true,
             wait: None,
         })?;
-        Ok(Fetched::Fresh { range, validators })
+        Ok(Fetched::Fresh { list, validators })
     }
 }
 
@@ -411,62 +356,9 @@ fn backoff(n: u32) -> Duration {
     full.mul_f64(fraction)
 }
 
-/// Replace `path` with what `fill` writes: a temporary file in the same
-/// directory, renamed over it, so readers see the old file or the new one,
-/// never half of one. Not synced to disk: cache entries and mirror files are
-/// parsed in full before they are trusted, so a crash costs a refetch, and a
-/// million fsyncs would cost the mirror its speed.
-pub fn replace_file(
-    path: &Path,
-    fill: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
-    {
-        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-        fill(&mut w)?;
-        w.flush()?;
-    }
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parse_drops_padding_sorts_and_rejects_bad_lines() {
-        let body = b"1E4C9B93F3F0682250B6CF8331B7EE68FD8:3\r\n0000000000000000000000000000000000A:0\r\n003D68EB55068C33ACE09247EE4C639306B:12";
-        let r = Range::parse(body, HashKind::Sha1).unwrap();
-        assert_eq!(r.lines(), 2);
-        assert!(!r.was_canonical());
-        assert_eq!(
-            r.text(),
-            b"003D68EB55068C33ACE09247EE4C639306B:12\r\n1E4C9B93F3F0682250B6CF8331B7EE68FD8:3\r\n"
-        );
-        let again = Range::parse(r.text(), HashKind::Sha1).unwrap();
-        assert!(again.was_canonical());
-        let full: Vec<_> = r.entries(0x5BAA6, HashKind::Sha1).collect();
-        assert_eq!(
-            crate::hash::encode_hex(&full[1].0),
-            "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8"
-        );
-        assert_eq!(full[1].1, 3);
-        for bad in [
-            &b"1E4C9B93F3F0682250B6CF8331B7EE68FD:3\r\n"[..],
-            b"1E4C9B93F3F0682250B6CF8331B7EE68FDX:3\r\n",
-            b"1E4C9B93F3F0682250B6CF8331B7EE68FD8:\r\n",
-            b"1E4C9B93F3F0682250B6CF8331B7EE68FD8:3\r\n1E4C9B93F3F06",
-        ] {
-            assert!(Range::parse(bad, HashKind::Sha1).is_err());
-        }
-        assert!(Range::parse(b"1E4C9B93F3F0682250B6CF8331B7EE68FD8:3", HashKind::Ntlm).is_err());
-        assert_eq!(Range::parse(b"", HashKind::Ntlm).unwrap().lines(), 0);
-    }
 
     #[test]
     fn backoff_doubles_with_jitter_and_caps() {
@@ -489,15 +381,54 @@ mod tests {
         assert_eq!(retry_after(&h), None);
     }
 
-    #[test]
-    fn only_the_prefix_is_in_the_url() {
-        let c = RangeClient::new(&ClientOptions {
-            url: "http://127.0.0.1:1/".into(),
+    fn options(url: &str) -> ClientOptions {
+        ClientOptions {
+            url: url.into(),
             concurrency: 1,
             timeout: Duration::from_secs(1),
             retries: 0,
-        })
-        .unwrap();
+            ca_certs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn cleartext_is_warned_about_except_on_loopback() {
+        for quiet in [
+            "https://api.pwnedpasswords.com",
+            "http://127.0.0.1:8080",
+            "http://127.9.9.9",
+            "http://[::1]:80/",
+            "http://localhost:3000",
+        ] {
+            assert_eq!(options(quiet).cleartext_warning(), None, "{quiet}");
+        }
+        for loud in [
+            "http://hibp.example.com",
+            "http://10.0.0.7:8080",
+            "http://[fe80::1]",
+        ] {
+            let w = options(loud).cleartext_warning().unwrap();
+            assert!(w.contains("travel in clear"), "{w}");
+        }
+    }
+
+    #[test]
+    fn ca_cert_files_are_read_or_named_in_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.pem");
+        std::fs::write(&bad, "not a certificate\n").unwrap();
+        let mut o = options("https://mirror.example");
+        for path in [bad, dir.path().join("absent.pem")] {
+            o.ca_certs = vec![path.clone()];
+            let e = format!("{:#}", o.load_ca_certs().unwrap_err());
+            assert!(e.contains(&path.display().to_string()), "{e}");
+            assert!(RangeClient::new(&o).is_err());
+        }
+    }
+
+    #[test]
+    fn only_the_prefix_is_in_the_url() {
+        let c = RangeClient::new(&options("http://127.0.0.1:1/")).unwrap();
         assert_eq!(
             c.url(0x5BAA6, HashKind::Sha1),
             "http://127.0.0.1:1/range/5BAA6"

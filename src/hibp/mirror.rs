@@ -13,25 +13,30 @@
 //!   accounts look clean. `--verify` does only this check.
 //!
 //! Responses are requested without padding (the mirror fetches every prefix,
-//! so there is nothing for padding to hide) and written as `SUFFIX:COUNT`
-//! CRLF lines sorted by suffix.
+//! so there is nothing for padding to hide) and written in the canonical
+//! form of [`crate::hibp::body`]: `SUFFIX:COUNT` CRLF lines sorted by
+//! suffix. "Present and parseable" means exactly what `--corpus DIR`
+//! accepts: both read prefix files with the same body rules.
+//!
+//! Unlike the range API cache, the mirror is public data: every prefix is
+//! in it, so it says nothing about what was asked. Its files get the
+//! ordinary mode (0644 under umask 022), so a mirror kept by a cron user can
+//! be read by the auditors.
 
+use crate::atomic_file;
 use crate::hash::HashKind;
+use crate::hibp::body::SuffixList;
+use crate::hibp::client::{ClientOptions, Fetched, Validators};
+use crate::hibp::fetch::{with_writer, Fetcher};
+use crate::hibp::prefix;
 use crate::outcome::{EXIT_CLEAN, EXIT_INCOMPLETE};
 use crate::progress::Progress;
-use crate::range_client::{
-    prefix_hex, replace_file, ClientOptions, Fetched, Range, RangeClient, Stats, Validators,
-};
-use crate::report::atomic;
 use anyhow::{bail, Context, Result};
-use futures_util::StreamExt;
 use indicatif::ProgressStyle;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
 use std::time::{Duration, Instant};
 
 /// The mirror's index of ETags, and of which hash kind it holds.
@@ -57,27 +62,6 @@ pub struct DownloadConfig {
     pub quiet: bool,
 }
 
-/// `00000-0FFFF`, or one prefix `5BAA6`.
-pub fn parse_prefix_range(s: &str) -> Result<(u32, u32), String> {
-    let one = |p: &str| {
-        if p.len() == 5 && crate::hash::is_hex(p.as_bytes()) {
-            Ok(u32::from_str_radix(p, 16).expect("5 hex digits"))
-        } else {
-            Err(format!(
-                "{p:?} is not a 5-hex-digit prefix (00000 to FFFFF)"
-            ))
-        }
-    };
-    let (first, last) = match s.split_once('-') {
-        Some((a, b)) => (one(a)?, one(b)?),
-        None => (one(s)?, one(s)?),
-    };
-    if first > last {
-        return Err(format!("prefix range {s:?} ends before it starts"));
-    }
-    Ok((first, last))
-}
-
 /// What is on disk for one prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum OnDisk {
@@ -86,17 +70,12 @@ enum OnDisk {
     Bad(String),
 }
 
-fn prefix_path(dir: &Path, prefix: u32) -> PathBuf {
-    dir.join(format!("{}.txt", prefix_hex(prefix)))
-}
-
-/// Check one prefix file: present, parseable and sorted.
+/// Check one prefix file: present and passing the body rules.
 fn check_file(dir: &Path, prefix: u32, kind: HashKind) -> OnDisk {
-    match std::fs::read(prefix_path(dir, prefix)) {
-        Ok(bytes) => match Range::parse(&bytes, kind) {
-            Ok(r) if r.was_sorted() => OnDisk::Good,
-            Ok(_) => OnDisk::Bad("not sorted by suffix".into()),
-            Err(e) => OnDisk::Bad(e),
+    match std::fs::read(prefix::file_path(dir, prefix)) {
+        Ok(bytes) => match SuffixList::parse(&bytes, kind) {
+            Ok(_) => OnDisk::Good,
+            Err(e) => OnDisk::Bad(e.to_string()),
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => OnDisk::Missing,
         Err(e) => OnDisk::Bad(e.to_string()),
@@ -104,18 +83,18 @@ fn check_file(dir: &Path, prefix: u32, kind: HashKind) -> OnDisk {
 }
 
 /// The ETags of a mirror's prefixes.
-struct Index {
+struct EtagIndex {
     path: PathBuf,
     kind: HashKind,
     etags: BTreeMap<u32, String>,
 }
 
-impl Index {
+impl EtagIndex {
     /// Load `DIR/.credaudit-mirror`. A mirror of the other hash kind is an
     /// error; an unreadable index only costs ETags (full refetch on refresh).
-    fn load(dir: &Path, kind: HashKind) -> Result<Index> {
+    fn load(dir: &Path, kind: HashKind) -> Result<EtagIndex> {
         let path = dir.join(INDEX_FILE);
-        let mut index = Index {
+        let mut index = EtagIndex {
             path,
             kind,
             etags: BTreeMap::new(),
@@ -135,7 +114,7 @@ impl Index {
         }
         for line in lines {
             if let Some((p, etag)) = line.split_once(' ') {
-                if let Ok((prefix, _)) = parse_prefix_range(p) {
+                if let Ok((prefix, _)) = prefix::parse_range(p) {
                     index.etags.insert(prefix, etag.to_string());
                 }
             }
@@ -144,42 +123,43 @@ impl Index {
     }
 
     fn save(&self) -> Result<()> {
-        atomic::write(&self.path, |w| {
+        atomic_file::write(&self.path, atomic_file::PUBLIC_DATA, |w| {
             writeln!(w, "{INDEX_MAGIC} {}", self.kind)?;
             for (prefix, etag) in &self.etags {
-                writeln!(w, "{} {etag}", prefix_hex(*prefix))?;
+                writeln!(w, "{} {etag}", prefix::hex(*prefix))?;
             }
             Ok(())
         })
     }
 }
 
-/// Write prefix files as they arrive, each atomically, keeping their ETags
-/// in the index (saved every [`INDEX_SAVE_EVERY`]); returns how many were
-/// written. Stops at the first failure to write (a full disk, a read-only
-/// directory): that is an error, not a gap to retry.
-fn write_prefixes(
-    dir: &Path,
-    index: &mut Index,
-    files: Receiver<(u32, Range, Option<String>)>,
-) -> Result<u64> {
-    let mut written = 0;
-    let mut last_save = Instant::now();
-    for (prefix, range, etag) in files {
-        let path = prefix_path(dir, prefix);
-        replace_file(&path, |w| w.write_all(range.text()))
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        written += 1;
+/// Writes prefix files as they arrive (on the fetch loop's writer
+/// thread), keeping their ETags in the index, saved every
+/// [`INDEX_SAVE_EVERY`]. A failure to write (a full disk, a read-only
+/// directory) is an error, not a gap to retry.
+struct PrefixWriter<'a> {
+    dir: &'a Path,
+    index: &'a mut EtagIndex,
+    last_save: Instant,
+}
+
+impl PrefixWriter<'_> {
+    fn write(&mut self, (prefix, list, etag): (u32, SuffixList, Option<String>)) -> Result<()> {
+        let path = prefix::file_path(self.dir, prefix);
+        atomic_file::write(&path, atomic_file::PUBLIC_DATA, |w| {
+            Ok(w.write_all(list.text())?)
+        })
+        .with_context(|| format!("cannot write {}", path.display()))?;
         match etag {
-            Some(etag) => index.etags.insert(prefix, etag),
-            None => index.etags.remove(&prefix),
+            Some(etag) => self.index.etags.insert(prefix, etag),
+            None => self.index.etags.remove(&prefix),
         };
-        if last_save.elapsed() >= INDEX_SAVE_EVERY {
-            last_save = Instant::now();
-            index.save()?;
+        if self.last_save.elapsed() >= INDEX_SAVE_EVERY {
+            self.last_save = Instant::now();
+            self.index.save()?;
         }
+        Ok(())
     }
-    Ok(written)
 }
 
 /// Run `credaudit download`; returns the exit code (0 complete, 3 not).
@@ -192,9 +172,13 @@ pub fn run(cfg: &DownloadConfig) -> Result<u8> {
             bail!("{} is not a directory", dir.display());
         }
     } else {
+        cfg.client.load_ca_certs()?;
+        if let Some(w) = cfg.client.cleartext_warning() {
+            progress.warn(&w);
+        }
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let mut index = Index::load(dir, cfg.kind)?;
+    let mut index = EtagIndex::load(dir, cfg.kind)?;
     let (first, last) = cfg.prefixes;
     let total = u64::from(last - first + 1);
 
@@ -224,8 +208,8 @@ pub fn run(cfg: &DownloadConfig) -> Result<u8> {
             eprintln!(
                 "credaudit: mirror {}: all {total} prefixes {}-{} present and parseable",
                 dir.display(),
-                prefix_hex(first),
-                prefix_hex(last)
+                prefix::hex(first),
+                prefix::hex(last)
             );
         }
         write_sorted(cfg)?;
@@ -246,30 +230,25 @@ pub fn run(cfg: &DownloadConfig) -> Result<u8> {
         })
         .collect();
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let _entered = runtime.enter();
-    let client = RangeClient::new(&cfg.client)?;
+    let fetcher = Fetcher::new(&cfg.client)?;
+    let client = &fetcher.client;
     let bar = progress.bar(todo.len() as u64, "downloading");
     bar.set_style(prefix_style());
-    let fetch_started = Instant::now();
-    let mut shown = Instant::now();
     let mut not_modified = 0u64;
     let mut failed: Vec<(u32, String)> = Vec::new();
-    // Files are written on their own thread: creating a million files is
-    // slow on some filesystems and must not stall the requests in flight.
-    let (files, to_write) = sync_channel::<(u32, Range, Option<String>)>(1024);
     let stopped = AtomicBool::new(false);
-    let written = std::thread::scope(|scope| {
-        let index = &mut index;
-        let writer = scope.spawn(move || write_prefixes(dir, index, to_write));
-        let files = files;
-        runtime.block_on(
-            futures_util::stream::iter(&todo)
-                .map(|(prefix, validators)| {
-                    let (client, stopped) = (&client, &stopped);
+    let mut writer = PrefixWriter {
+        dir,
+        index: &mut index,
+        last_save: Instant::now(),
+    };
+    let ((), written) = with_writer(
+        |file| writer.write(file),
+        |files| {
+            fetcher.run(
+                &todo,
+                |(prefix, validators)| {
+                    let stopped = &stopped;
                     async move {
                         if stopped.load(Ordering::Relaxed) {
                             return (*prefix, Err("not fetched: writing failed".into()));
@@ -279,14 +258,13 @@ pub fn run(cfg: &DownloadConfig) -> Result<u8> {
                             .await;
                         (*prefix, r)
                     }
-                })
-                .buffer_unordered(cfg.client.concurrency.max(1))
-                .for_each(|(prefix, fetched)| {
+                },
+                |(prefix, fetched)| {
                     match fetched {
-                        Ok(Fetched::Fresh { range, validators }) => {
+                        Ok(Fetched::Fresh { list, validators }) => {
                             // Fails only if the writer stopped on an error
                             // (reported below): then fetch no more.
-                            if files.send((prefix, range, validators.etag)).is_err() {
+                            if files.send((prefix, list, validators.etag)).is_err() {
                                 stopped.store(true, Ordering::Relaxed);
                             }
                         }
@@ -294,16 +272,13 @@ pub fn run(cfg: &DownloadConfig) -> Result<u8> {
                         Err(reason) => failed.push((prefix, reason)),
                     }
                     bar.inc(1);
-                    if shown.elapsed() >= Duration::from_millis(200) {
-                        shown = Instant::now();
-                        bar.set_message(fetch_message(&client.stats, fetch_started));
+                    if let Some(rates) = fetcher.progress_due() {
+                        bar.set_message(format!("downloading: {rates}"));
                     }
-                    std::future::ready(())
-                }),
-        );
-        drop(files);
-        writer.join().expect("the writer does not panic")
-    });
+                },
+            )
+        },
+    );
     bar.finish_and_clear();
     let written = written?;
     index.save()?;
@@ -320,22 +295,19 @@ pub fn run(cfg: &DownloadConfig) -> Result<u8> {
         .collect();
     if !cfg.quiet {
         let secs = started.elapsed().as_secs_f64();
-        let requests = Stats::get(&client.stats.requests);
         eprintln!(
-            "credaudit: mirror {}: {} of {total} prefixes present; {written} fetched, {not_modified} not modified, {} kept; {requests} requests ({:.0}/s), {} retries, {:.1} MB in {secs:.1} s",
+            "credaudit: mirror {}: {} of {total} prefixes present; {written} fetched, {not_modified} not modified, {} kept; {} in {secs:.1} s",
             dir.display(),
             total - holes.len() as u64,
             total - todo.len() as u64,
-            requests as f64 / fetch_started.elapsed().as_secs_f64().max(1e-3),
-            Stats::get(&client.stats.retries),
-            Stats::get(&client.stats.bytes) as f64 / 1e6,
+            fetcher.rates(),
         );
     }
     if let Some((prefix, reason)) = stale.first() {
         eprintln!(
             "credaudit: warning: {} prefix(es) could not be refreshed and keep their previous file (first: {}: {reason})",
             stale.len(),
-            prefix_hex(*prefix)
+            prefix::hex(*prefix)
         );
     }
     if !holes.is_empty() {
@@ -355,16 +327,6 @@ fn prefix_style() -> ProgressStyle {
     ProgressStyle::with_template("{msg} [{bar:30}] {human_pos}/{human_len} prefixes [eta {eta}]")
         .expect("valid template")
         .progress_chars("=> ")
-}
-
-fn fetch_message(stats: &Stats, since: Instant) -> String {
-    let requests = Stats::get(&stats.requests);
-    format!(
-        "downloading: {:.0} req/s, {:.1} MB, {} retries",
-        requests as f64 / since.elapsed().as_secs_f64().max(1e-3),
-        Stats::get(&stats.bytes) as f64 / 1e6,
-        Stats::get(&stats.retries)
-    )
 }
 
 /// Say which prefixes are missing or unparseable (an error: the mirror is
@@ -387,14 +349,14 @@ fn report_holes(dir: &Path, holes: &[(u32, &OnDisk)], total: u64) {
         parts.push(format!(
             "{} missing (first: {})",
             missing.len(),
-            prefix_path(dir, *p).display()
+            prefix::file_path(dir, *p).display()
         ));
     }
     if let Some((p, reason)) = bad.first() {
         parts.push(format!(
             "{} failed or unparseable (first: {}: {reason})",
             bad.len(),
-            prefix_path(dir, *p).display()
+            prefix::file_path(dir, *p).display()
         ));
     }
     eprintln!(
@@ -413,15 +375,15 @@ fn write_sorted(cfg: &DownloadConfig) -> Result<()> {
         return Ok(());
     };
     let (first, last) = cfg.prefixes;
-    atomic::write(path, |w| {
+    atomic_file::write(path, atomic_file::PUBLIC_DATA, |w| {
         for prefix in first..=last {
-            let file = prefix_path(&cfg.out, prefix);
+            let file = prefix::file_path(&cfg.out, prefix);
             let bytes =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let range = Range::parse(&bytes, cfg.kind)
+            let list = SuffixList::parse(&bytes, cfg.kind)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let hex = prefix_hex(prefix);
-            for line in range.text().split_inclusive(|&b| b == b'\n') {
+            let hex = prefix::hex(prefix);
+            for line in list.text().split_inclusive(|&b| b == b'\n') {
                 w.write_all(hex.as_bytes())?;
                 w.write_all(line)?;
             }
@@ -429,20 +391,4 @@ fn write_sorted(cfg: &DownloadConfig) -> Result<()> {
         Ok(())
     })
     .with_context(|| format!("cannot write {}", path.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefix_ranges() {
-        assert_eq!(parse_prefix_range("00000-0FFFF"), Ok((0, 0xFFFF)));
-        assert_eq!(parse_prefix_range("5baa6"), Ok((0x5BAA6, 0x5BAA6)));
-        let all = crate::range_client::PREFIXES - 1;
-        assert_eq!(parse_prefix_range("00000-FFFFF"), Ok((0, all)));
-        assert!(parse_prefix_range("0FFFF-00000").is_err());
-        assert!(parse_prefix_range("0FFF-10000").is_err());
-        assert!(parse_prefix_range("0FFFG").is_err());
-    }
 }
