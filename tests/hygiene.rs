@@ -76,3 +76,22 @@ fn credaudit_turns_off_core_dumps_before_reading_a_password() {
     assert_eq!(owner, 0, "credaudit is still dumpable (PR_SET_DUMPABLE)");
     assert_eq!(core, "Max core file size 0 0 bytes", "RLIMIT_CORE");
 }
+
+/// A URL may carry `user:password@`: errors about it never quote it.
+#[test]
+fn a_bad_api_url_is_refused_without_quoting_it() {
+    let wd = common::Workdir::new();
+    wd.write("u.csv", "email,password\na@x.com,hunter2hunter2\n");
+    for url in [
+        "http://user:Secr3t-Pw@exa mple.com",
+        "https://user:Secr3t-Pw@",
+    ] {
+        let run = wd
+            .cmd(&["audit", "u.csv", "--no-cache"])
+            .arg(format!("--api={url}"))
+            .run()
+            .code(2);
+        assert!(run.stderr.contains("--api URL"), "{}", run.stderr);
+        assert!(!run.stderr.contains("Secr3t-Pw"), "{}", run.stderr);
+    }
+}

@@ -47,10 +47,18 @@ const KINDS: [HashKind; 2] = [HashKind::Sha1, HashKind::Ntlm];
 impl RangeApi {
     /// Check the options (URL, `--ca-cert` files) before any input is read.
     pub fn new(options: ApiOptions) -> Result<RangeApi> {
-        let url = reqwest::Url::parse(&options.client.url)
-            .with_context(|| format!("invalid --api URL {:?}", options.client.url))?;
+        // Neither message quotes the URL: it may carry `user:password@`.
+        let url = reqwest::Url::parse(&options.client.url).context("invalid --api URL")?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            bail!("--api URL must be http:// or https:// with a host, not {url}");
+            bail!(
+                "--api URL must be http:// or https:// with a host, not a {}: URL{}",
+                url.scheme(),
+                if url.host_str().is_none() {
+                    " without a host"
+                } else {
+                    ""
+                }
+            );
         }
         options.client.load_ca_certs()?;
         let host = url.host_str().unwrap_or_default();
