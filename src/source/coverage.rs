@@ -138,7 +138,7 @@ pub(super) fn describe(name: &str, density: &Density, gaps: &[Gap], hashes: usiz
     }
     format!(
         "corpus {name} has coverage gaps: its lines run from prefix {} to {}, with no lines in {} \
-         (a download cut short or a part missing); {hashes} hashes fall there and are unchecked",
+         (a download cut short or a part missing); {hashes} hash(es) fall there and are unchecked",
         density.first.prefix(),
         density.last.prefix(),
         holes.join(", ")
