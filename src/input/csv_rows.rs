@@ -103,7 +103,7 @@ impl CsvRows {
         if ahead.is_empty() {
             bail!("{display}: the header has no rows under it");
         }
-        let secret_header = String::from_utf8_lossy(&raw[choice.secret]).into_owned();
+        let secret_header = columns::shown(&raw, choice.secret);
         let kind = match options.secret_kind {
             Some(kind) => kind,
             None => {
