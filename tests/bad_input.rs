@@ -339,3 +339,39 @@ fn no_password_or_hash_in_any_output_or_error_path() {
     assert_no_canary("check stdout", &check.stdout);
     assert_no_canary("check stderr", &check.stderr);
 }
+
+/// Regression (fuzz targets `csv_export` and `colon_dump`): an export
+/// without a header, say `psql \copy` without `header`, has its first row
+/// taken for the header; the column errors must not show the password or
+/// hash in it, nor the `--secret-col` chosen by index.
+#[test]
+fn a_headerless_export_does_not_echo_its_first_row() {
+    use credaudit::hash::{encode_hex, ntlm, sha1};
+    let wd = Workdir::new();
+    let sha = encode_hex(&sha1(CANARY.as_bytes()));
+    let nt = encode_hex(&ntlm(CANARY.as_bytes()).unwrap());
+    wd.write("plain.csv", format!("alice@x.com,{CANARY}\nbob@x.com,pw\n"));
+    wd.write("sha.csv", format!("alice@x.com,{sha}\n"));
+    wd.write(
+        "ntlm.csv",
+        format!("alice,{nt}\nbob,{nt}\ncarol,{nt}\nd,{nt}\n"),
+    );
+    let runs: [&[&str]; 4] = [
+        &["audit", "plain.csv"],
+        &["audit", "sha.csv"],
+        &["audit", "sha.csv", "--account-col", "1"],
+        &[
+            "audit",
+            "ntlm.csv",
+            "--account-col",
+            "1",
+            "--secret-col",
+            "2",
+        ],
+    ];
+    for args in runs {
+        let run = wd.cmd(args).run().code(2);
+        assert_no_canary(&format!("{args:?} stderr"), &run.stderr);
+        assert!(run.stderr.contains("#2"), "{args:?}: {}", run.stderr);
+    }
+}

@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 /// Most queries taken from the file's lines.
 const MAX_QUERIES: usize = 64;
 
-/// One file per process, rewritten for every input; in memory where the
+/// One file per process, written for every input; in memory where the
 /// machine has a tmpfs.
 fn path() -> &'static PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
@@ -35,6 +35,16 @@ fn path() -> &'static PathBuf {
         };
         dir.join(format!("credaudit-fuzz-corpus-{}.txt", std::process::id()))
     })
+}
+
+/// Removes the file when an execution ends, so that none is left behind
+/// when libFuzzer exits.
+struct RemoveOnDrop;
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(path());
+    }
 }
 
 /// The sorted, distinct queries of `width` bytes.
@@ -55,6 +65,7 @@ fuzz_target!(|data: &[u8]| {
     let (data, check) = splice(data);
     let data = &data[..];
     std::fs::write(path(), data).expect("the fuzz corpus file can be written");
+    let _remove = RemoveOnDrop;
     let mut answers = Vec::new();
     for method in [LookupMethod::Search, LookupMethod::Merge] {
         let source = match SortedFile::open(path(), method) {
