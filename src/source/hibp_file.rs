@@ -224,6 +224,14 @@ impl SortedFile {
         )
     }
 
+    fn repeated(&self, offset: usize) -> anyhow::Error {
+        anyhow!(
+            "{}:{}: corpus lists this line's hash on the line before too; a corpus lists each hash once",
+            self.path.display(),
+            self.line_number(offset)
+        )
+    }
+
     /// A download cut short ends in a partial line: parse the last line.
     fn check_last_line(&self) -> Result<()> {
         let data = &self.map[..];
@@ -538,6 +546,9 @@ impl SortedFile {
                     q = query(qi);
                 }
                 Some(_) if key < prev => return Err(self.unsorted(at)),
+                // A hash on two lines would be reported twice, maybe with
+                // two counts (found by the `sorted_corpus` fuzz target).
+                Some(_) if key == prev => return Err(self.repeated(at)),
                 Some(_) => {}
             }
             while q < key {
@@ -605,6 +616,9 @@ impl SortedFile {
             if let (Some(prev), Some((first, _))) = (last, bounds) {
                 if first < prev {
                     return Err(self.unsorted(starts[i]));
+                }
+                if first == prev {
+                    return Err(self.repeated(starts[i]));
                 }
             }
             if let Some((_, chunk_last)) = bounds {
@@ -715,6 +729,35 @@ mod tests {
             chunk.copy_from_slice(&bytes[..chunk.len()]);
         }
         k
+    }
+
+    /// Regression (fuzz target `sorted_corpus`): a hash on two lines made
+    /// merge report it twice. Merge, which validates every line, now
+    /// refuses the file, naming the line and not the hash; search, which
+    /// reads only the lines it probes, reports the hash once.
+    #[test]
+    fn a_hash_listed_twice_is_refused_by_merge() {
+        let hex = "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8";
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        write!(file, "{hex}:1\r\n{hex}:1").unwrap();
+        file.flush().unwrap();
+        let mut query = [0u8; 20];
+        assert!(decode_hex(hex.as_bytes(), &mut query));
+        let bar = ProgressBar::hidden();
+        let lookup = Lookup {
+            kind: HashKind::Sha1,
+            hashes: Hashes::new(20, &query),
+            progress: &bar,
+        };
+        let search = SortedFile::open(file.path(), LookupMethod::Search).unwrap();
+        assert_eq!(search.lookup(&lookup).unwrap().hits, [(0, Some(1))]);
+        let merge = SortedFile::open(file.path(), LookupMethod::Merge).unwrap();
+        let error = merge.lookup(&lookup).unwrap_err().to_string();
+        assert!(
+            error.contains(":2: corpus lists this line's hash on the line before"),
+            "{error}"
+        );
+        assert!(!error.contains(hex), "{error}");
     }
 
     /// Search and merge both give exactly the brute-force answer, for query
