@@ -119,7 +119,7 @@ fn whole_file_problems_are_one_clear_line_and_exit_2() {
     let cases = [
         ("exports/empty.csv", "empty.csv: empty input (no header, no rows)"),
         ("exports/header-only.csv", "header-only.csv: the header has no rows under it"),
-        ("exports/no-secret-column.csv", "no-secret-column.csv:1: no password or hash column found in the header (\"email\", \"phone\")"),
+        ("exports/no-secret-column.csv", "no-secret-column.csv:1: no password or hash column found in the header (\"email\", #2)"),
         ("exports/truncated.csv.gz", "truncated.csv.gz: after line"),
         ("exports/truncated.csv.zst", "truncated.csv.zst: after line"),
         ("exports/does-not-exist.csv", "cannot open"),
@@ -407,4 +407,40 @@ fn whitespace_lines_at_the_end_of_a_csv_are_skipped_as_blank_lines() {
     wd.write("empty.csv", "email,password\n  \n\n \n");
     let run = wd.cmd(&["audit", "empty.csv"]).run().code(2);
     assert!(run.stderr.contains("no rows under it"), "{}", run.stderr);
+}
+
+/// Regression (fuzz targets `csv_export` and `colon_dump`): an export
+/// without a header, say `psql \copy` without `header`, has its first row
+/// taken for the header; the column errors must not show the password or
+/// hash in it, nor the `--secret-col` chosen by index.
+#[test]
+fn a_headerless_export_does_not_echo_its_first_row() {
+    use credaudit::hash::{encode_hex, ntlm, sha1};
+    let wd = Workdir::new();
+    let sha = encode_hex(&sha1(CANARY.as_bytes()));
+    let nt = encode_hex(&ntlm(CANARY.as_bytes()).unwrap());
+    wd.write("plain.csv", format!("alice@x.com,{CANARY}\nbob@x.com,pw\n"));
+    wd.write("sha.csv", format!("alice@x.com,{sha}\n"));
+    wd.write(
+        "ntlm.csv",
+        format!("alice,{nt}\nbob,{nt}\ncarol,{nt}\nd,{nt}\n"),
+    );
+    let runs: [&[&str]; 4] = [
+        &["audit", "plain.csv"],
+        &["audit", "sha.csv"],
+        &["audit", "sha.csv", "--account-col", "1"],
+        &[
+            "audit",
+            "ntlm.csv",
+            "--account-col",
+            "1",
+            "--secret-col",
+            "2",
+        ],
+    ];
+    for args in runs {
+        let run = wd.cmd(args).run().code(2);
+        assert_no_canary(&format!("{args:?} stderr"), &run.stderr);
+        assert!(run.stderr.contains("#2"), "{args:?}: {}", run.stderr);
+    }
 }

@@ -49,6 +49,13 @@ pub fn default_dir() -> Option<PathBuf> {
         .map(|d| d.join("credaudit"))
 }
 
+/// Parse a cache file as a lookup does when it loads one: its entries, or
+/// None for a corrupt file (which a lookup counts and refetches). For the
+/// `cache_entry` fuzz target in `fuzz/`.
+pub fn parse_entry(bytes: &[u8], kind: HashKind) -> Option<SuffixList> {
+    Cache::parse(bytes, kind, Duration::ZERO).map(|entry| entry.list)
+}
+
 /// The cache of one server.
 pub struct Cache {
     /// `--cache-dir`.

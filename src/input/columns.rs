@@ -146,10 +146,32 @@ fn resolve(headers: &[String], raw: &[Vec<u8>], column: &ColumnRef) -> Result<us
 }
 
 fn list(raw: &[Vec<u8>]) -> String {
-    raw.iter()
-        .map(|h| format!("{:?}", String::from_utf8_lossy(h)))
+    (0..raw.len())
+        .map(|i| shown(raw, i))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// How a header cell is named in a message: quoted if it is a column name
+/// credaudit knows, else by its 1-based position (`#2`). The first line of
+/// an export without a header is data, its password and hash among it, and
+/// no message may show a secret (found by the `csv_export` fuzz target).
+pub fn shown(raw: &[Vec<u8>], index: usize) -> String {
+    let name = normalise(&raw[index]);
+    let known = [
+        ACCOUNT_NAMES,
+        PLAIN_NAMES,
+        SHA1_NAMES,
+        NTLM_NAMES,
+        GENERIC_HASH_NAMES,
+    ]
+    .iter()
+    .any(|names| names.contains(&name.as_str()));
+    if known {
+        format!("{:?}", String::from_utf8_lossy(&raw[index]))
+    } else {
+        format!("#{}", index + 1)
+    }
 }
 
 /// Find a column the user named (`--admin-col`) in a header row.
@@ -296,7 +318,8 @@ pub fn choose(
 /// A column named like a hash must hold hex of that width. A column named
 /// `password` holding nothing but 40-hex values is a SHA-1 column under a
 /// plaintext name (common in legacy databases); 32-hex values are ambiguous
-/// (NTLM or MD5) and need `--secret-kind`.
+/// (NTLM or MD5) and need `--secret-kind`. `header` names the column in
+/// errors, as [`shown`] gives it.
 pub fn decide_kind(choice: &ColumnChoice, header: &str, samples: &[&[u8]]) -> Result<SecretKind> {
     let non_empty: Vec<&[u8]> = samples.iter().copied().filter(|s| !s.is_empty()).collect();
     let all_stored_hashes =
@@ -328,7 +351,7 @@ pub fn decide_kind(choice: &ColumnChoice, header: &str, samples: &[&[u8]]) -> Re
                 Ok(SecretKind::Salted)
             } else {
                 bail!(
-                    "column {header:?} holds no recognised hashes in its first rows (SHA-1, NTLM, bcrypt, \
+                    "column {header} holds no recognised hashes in its first rows (SHA-1, NTLM, bcrypt, \
                      argon2, scrypt, PBKDF2, sha-crypt, phpass, LDAP); set --secret-kind if it does"
                 )
             }
@@ -343,7 +366,7 @@ pub fn decide_kind(choice: &ColumnChoice, header: &str, samples: &[&[u8]]) -> Re
                 Ok(SecretKind::Salted)
             } else if non_empty.len() >= 3 && all_hex_of(32) {
                 bail!(
-                    "column {header:?} holds 32-hex values: NTLM hashes or something else? \
+                    "column {header} holds 32-hex values: NTLM hashes or something else? \
                      Set --secret-kind ntlm or --secret-kind plain"
                 )
             } else {
@@ -356,6 +379,36 @@ pub fn decide_kind(choice: &ColumnChoice, header: &str, samples: &[&[u8]]) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (fuzz target `csv_export`): an export without a header has
+    /// its first row read as one, and the errors listing that "header" must
+    /// not show the password or hash in it.
+    #[test]
+    fn header_errors_do_not_echo_a_data_row() {
+        let sha1 = "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8";
+        let row: Vec<Vec<u8>> = vec![b"hunter2".to_vec(), sha1.as_bytes().to_vec()];
+        let error = choose(&row, None, None).unwrap_err().to_string();
+        assert!(error.contains("(#1, #2)"), "{error}");
+        let error = choose(&row, None, Some(&ColumnRef::Name("x".into())))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !error.contains("hunter2") && !error.contains(sha1),
+            "{error}"
+        );
+        let named: Vec<Vec<u8>> = vec![b"Email".to_vec(), b"phone".to_vec()];
+        assert_eq!(shown(&named, 0), "\"Email\"");
+        assert_eq!(shown(&named, 1), "#2");
+        let choice = choose(&row, Some(&ColumnRef::Index(1)), Some(&ColumnRef::Index(2))).unwrap();
+        let ntlm: &[u8] = b"8846F7EAEE8FB117AD06BDD830B7586C";
+        let error = decide_kind(&choice, &shown(&row, 1), &[ntlm, ntlm, ntlm])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("column #2 holds 32-hex values"),
+            "{error}"
+        );
+    }
 
     fn headers(s: &str) -> Vec<Vec<u8>> {
         s.split(',').map(|h| h.as_bytes().to_vec()).collect()
@@ -450,10 +503,10 @@ mod tests {
     }
 
     #[test]
-    fn missing_secret_column_names_the_headers() {
+    fn missing_secret_column_names_the_known_headers() {
         let err = choose(&headers("email,phone"), None, None)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("\"phone\""), "{err}");
+        assert!(err.contains("(\"email\", #2)"), "{err}");
     }
 }

@@ -115,7 +115,7 @@ impl CsvRows {
         if at_end && ahead.iter().all(|r| is_blank(r, delimiter)) {
             bail!("{display}: the header has no rows under it");
         }
-        let secret_header = String::from_utf8_lossy(&raw[choice.secret]).into_owned();
+        let secret_header = columns::shown(&raw, choice.secret);
         let kind = match options.secret_kind {
             Some(kind) => kind,
             None => {

@@ -11,7 +11,7 @@ mod colon;
 pub mod columns;
 mod csv_rows;
 pub mod decompress;
-mod utf16;
+pub mod utf16;
 
 use crate::input::columns::{ColumnRef, SecretKind};
 use crate::input::decompress::Compression;
@@ -173,7 +173,20 @@ pub fn open(path: &Path, options: &InputOptions) -> Result<Input> {
     } else {
         path.display().to_string()
     };
-    let (mut reader, compression) = decompress::open(path)?;
+    let (reader, compression) = decompress::open(path)?;
+    open_reader(path, display, reader, compression, options)
+}
+
+/// [`open`] on a stream already undone of its compression: what `open` does
+/// after [`decompress::open`], for a caller holding the bytes itself (the
+/// fuzz targets in `fuzz/`). `display` names the export in messages.
+pub fn open_reader(
+    path: &Path,
+    display: String,
+    mut reader: Box<dyn BufRead + Send>,
+    compression: Compression,
+    options: &InputOptions,
+) -> Result<Input> {
     let head = match reader.fill_buf() {
         Ok(head) => head,
         Err(e) => bail!(

@@ -930,6 +930,39 @@ mod tests {
         k
     }
 
+    /// Regression (fuzz target `sorted_corpus`): a hash on two lines made
+    /// merge report it twice. Merge, and the verifying pass before a
+    /// search, refuse the file, naming the line and not the hash; a trusted
+    /// search, which reads only the lines it probes, reports the hash once.
+    #[test]
+    fn a_hash_listed_twice_is_refused_by_the_full_pass() {
+        let hex = "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8";
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        write!(file, "{hex}:1\r\n{hex}:1").unwrap();
+        file.flush().unwrap();
+        let mut query = [0u8; 20];
+        assert!(decode_hex(hex.as_bytes(), &mut query));
+        let bar = ProgressBar::hidden();
+        let lookup = Lookup {
+            kind: HashKind::Sha1,
+            hashes: Hashes::new(20, &query),
+            progress: &bar,
+        };
+        let trusted = VerifyOptions {
+            trust: true,
+            stamps: None,
+        };
+        let search = SortedFile::open(file.path(), LookupMethod::Search, &trusted).unwrap();
+        assert_eq!(search.lookup(&lookup).unwrap().hits, [(0, Some(1))]);
+        for method in [LookupMethod::Search, LookupMethod::Merge] {
+            let verified =
+                SortedFile::open(file.path(), method, &VerifyOptions::default()).unwrap();
+            let error = verified.lookup(&lookup).unwrap_err().to_string();
+            assert!(error.contains(":2: duplicate corpus line"), "{error}");
+            assert!(!error.contains(hex), "{error}");
+        }
+    }
+
     /// Search and merge both give exactly the brute-force answer, for query
     /// sets from very sparse (long interpolation jumps) to denser than the
     /// corpus lines (every probe a neighbour), with counts of every width.
