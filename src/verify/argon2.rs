@@ -37,6 +37,16 @@ pub(super) fn parse(stored: &[u8]) -> Result<Argon2Hash<'_>, HashError> {
     if hash.params.get("keyid").is_some() {
         return Err(malformed(SCHEME, "keyed with a server secret (keyid)"));
     }
+    // The argon2 crate multiplies p by 8 before its own range check, which
+    // overflows on a hostile p (found by the csv_export fuzz target): refuse
+    // an out-of-range p first.
+    if hash
+        .params
+        .get_decimal("p")
+        .is_some_and(|p| p > Params::MAX_P_COST)
+    {
+        return Err(malformed(SCHEME, "parallelism above 2^24-1"));
+    }
     let params = Params::try_from(&hash).map_err(phc_error)?;
     if u64::from(params.m_cost()) * 1024 > MAX_MEMORY_BYTES {
         return Err(malformed(SCHEME, "memory cost above 4 GiB"));
@@ -100,6 +110,17 @@ mod tests {
     // argon2-cffi 25.1.0 (libargon2), m=256, t=1, p=1.
     const ARGON2I_V16: &str =
         "$argon2i$v=16$m=256,t=1,p=1$eLS6xLu8OGJ4oyjyHpECwQ$9wkbIXubVtXSbzsSjaDUFSrRDs9QwkejX3VUix8m07M";
+
+    /// Regression (fuzz target `csv_export`): p = 1333333333 overflowed in
+    /// the argon2 crate's own check under debug assertions.
+    #[test]
+    fn a_parallelism_beyond_the_argon2_limit_is_malformed() {
+        let stored = ARGON2I_V16.replace("p=1$", "p=1333333333$");
+        assert_eq!(
+            parse(stored.as_bytes()).err(),
+            Some(malformed(SCHEME, "parallelism above 2^24-1"))
+        );
+    }
 
     #[test]
     fn missing_version_means_0x10() {
