@@ -12,12 +12,15 @@
 //! - mirror files are public data that a cron user writes and auditors read:
 //!   the ordinary mode (0666 less the umask, 0644 under umask 022), not
 //!   synced (a million fsyncs would cost the mirror its speed, and every
-//!   file is parsed in full before it is trusted).
+//!   file is parsed in full before it is trusted);
+//! - compiled stores are public data too, but synced: one large file whose
+//!   header is written last.
 
 use anyhow::{Context, Result};
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use tempfile::NamedTempFile;
 
 /// Who may read a file, and whether it is synced to disk before the rename.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +47,14 @@ pub const PUBLIC_DATA: Kind = Kind {
     durable: false,
 };
 
+/// Compiled corpus stores (`credaudit index build`): public data like the
+/// mirror, but one large file that a crash must not leave half-written
+/// under its final name.
+pub const STORE: Kind = Kind {
+    private: false,
+    durable: true,
+};
+
 /// Write `path` atomically with what `fill` writes. On any error the
 /// temporary file is removed and `path` is left as it was.
 pub fn write(
@@ -51,23 +62,33 @@ pub fn write(
     kind: Kind,
     fill: impl FnOnce(&mut dyn Write) -> Result<()>,
 ) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mode = if kind.private { 0o600 } else { 0o666 };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".credaudit-")
-        .suffix(".tmp")
-        .permissions(std::fs::Permissions::from_mode(mode))
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    let mut tmp = temp_beside(path, kind)?;
     {
         let mut out = BufWriter::new(tmp.as_file_mut());
         fill(&mut out)?;
         out.flush()
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
+    persist(tmp, path, kind)
+}
+
+/// The temporary file that will become `path`, in the same directory and
+/// with `kind`'s mode, for a writer that needs more than a stream (seeks,
+/// rewrites in place). Dropped without [`persist`], it is removed.
+pub fn temp_beside(path: &Path, kind: Kind) -> Result<NamedTempFile> {
+    let dir = parent(path);
+    let mode = if kind.private { 0o600 } else { 0o666 };
+    tempfile::Builder::new()
+        .prefix(".credaudit-")
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(mode))
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))
+}
+
+/// Put a finished [`temp_beside`] file in place of `path` (synced first
+/// when `kind` is durable).
+pub fn persist(tmp: NamedTempFile, path: &Path, kind: Kind) -> Result<()> {
     if kind.durable {
         tmp.as_file()
             .sync_all()
@@ -76,11 +97,18 @@ pub fn write(
     tmp.persist(path)
         .with_context(|| format!("cannot replace {}", path.display()))?;
     if kind.durable {
-        if let Ok(d) = std::fs::File::open(dir) {
+        if let Ok(d) = std::fs::File::open(parent(path)) {
             let _ = d.sync_all();
         }
     }
     Ok(())
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
 }
 
 #[cfg(test)]

@@ -55,7 +55,9 @@ pub struct SourceOptions {
     pub method: LookupMethod,
     /// How sorted corpus files are verified before they are trusted.
     pub verify: source::VerifyOptions,
-    pub min_count: u64,
+    /// `--min-count` as given (None: the highest a store was built with,
+    /// else 1; see [`Opened::min_count`]).
+    pub min_count: Option<u64>,
     /// `--api`: the Pwned Passwords range API.
     pub api: Option<source::range_api::ApiOptions>,
 }
@@ -78,8 +80,17 @@ pub struct AuditConfig {
     pub combolist: Option<CombolistOptions>,
 }
 
-/// The sources to ask, and whether only the built-in list is among them.
-pub fn open_sources(options: &SourceOptions) -> Result<(Vec<Box<dyn Source>>, bool)> {
+/// The sources to ask, and what opening them settled.
+pub struct Opened {
+    pub sources: Vec<Box<dyn Source>>,
+    /// Whether only the built-in list is among them.
+    pub builtin_only: bool,
+    /// The prevalence a hit needs: `--min-count`, or else the highest a
+    /// store was built with (1 without stores).
+    pub min_count: u64,
+}
+
+pub fn open_sources(options: &SourceOptions) -> Result<Opened> {
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     for path in &options.corpora {
         sources.push(source::open_corpus(path, options.method, &options.verify)?);
@@ -97,7 +108,23 @@ pub fn open_sources(options: &SourceOptions) -> Result<(Vec<Box<dyn Source>>, bo
     for path in &options.banned {
         sources.push(Box::new(source::plain_list::PlainList::banned(path)?));
     }
-    Ok((sources, builtin_only))
+    let floor = sources.iter().max_by_key(|s| s.min_count_kept());
+    let min_count = match (options.min_count, floor) {
+        (Some(asked), Some(store)) if asked < store.min_count_kept() => bail!(
+            "--min-count {asked} is below the {kept} that {} was built with: hashes seen fewer than \
+             {kept} times were left out of it, so it cannot tell them from clean (ask for \
+             --min-count {kept} or more, or rebuild the store with a lower --min-count)",
+            store.name(),
+            kept = store.min_count_kept()
+        ),
+        (Some(asked), _) => asked,
+        (None, floor) => floor.map_or(1, |s| s.min_count_kept()),
+    };
+    Ok(Opened {
+        sources,
+        builtin_only,
+        min_count,
+    })
 }
 
 /// The kinds plaintext must be hashed into: every kind a fixed-kind source
@@ -439,7 +466,11 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
     if stdin_readers > 1 {
         bail!("standard input (-) can be read only once, by one input, --combolist, --wordlist or --banned");
     }
-    let (sources, builtin_only) = open_sources(&cfg.sources)?;
+    let Opened {
+        sources,
+        builtin_only,
+        min_count,
+    } = open_sources(&cfg.sources)?;
     durations.open_sources = started.elapsed().as_millis() as u64;
     let mut opened = Vec::new();
     for path in &cfg.inputs {
@@ -520,7 +551,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
     durations.sort = t_sort.elapsed().as_millis() as u64;
 
     let t_lookup = Instant::now();
-    let source_summaries = ask_sources(&sources, &querysets, &mut findings, cfg, &progress)?;
+    let source_summaries = ask_sources(&sources, &querysets, &mut findings, min_count, &progress)?;
     durations.lookup = t_lookup.elapsed().as_millis() as u64;
     let combolist = match (&cfg.combolist, &stored) {
         (Some(options), Some(stored)) => Some(combolist::run(
@@ -593,7 +624,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         stored_hash_schemes: schemes,
         combolist,
         distinct_hashes: distinct,
-        min_count: cfg.sources.min_count,
+        min_count,
         sources: source_summaries,
         builtin_only,
         notes,
@@ -687,7 +718,7 @@ fn ask_sources(
     sources: &[Box<dyn Source>],
     querysets: &[QuerySet],
     findings: &mut Findings,
-    cfg: &AuditConfig,
+    min_count: u64,
     progress: &Progress,
 ) -> Result<Vec<SourceSummary>> {
     let mut summaries = Vec::new();
@@ -707,7 +738,7 @@ fn ask_sources(
             bar.finish_and_clear();
             let mut below = 0;
             for &(qi, count) in &answer.hits {
-                if src.counts() && count.unwrap_or(0) < cfg.sources.min_count {
+                if src.counts() && count.unwrap_or(0) < min_count {
                     below += 1;
                     continue;
                 }

@@ -2,7 +2,7 @@
 //! from a no-echo prompt or standard input, never from the command line
 //! (where `ps` and shell history would keep it), and is never printed.
 
-use crate::audit::{open_sources, plaintext_kinds, SourceOptions};
+use crate::audit::{open_sources, plaintext_kinds, Opened, SourceOptions};
 use crate::hash::{self, HashKind};
 use crate::outcome::{EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE};
 use crate::queryset::Hashes;
@@ -13,7 +13,11 @@ use std::io::Write;
 /// Check one password; writes a human-readable verdict to `out` and
 /// returns the exit code (0 not found, 1 found, 3 could not be checked).
 pub fn run(sources_options: &SourceOptions, password: &[u8], out: &mut dyn Write) -> Result<u8> {
-    let (sources, builtin_only) = open_sources(sources_options)?;
+    let Opened {
+        sources,
+        builtin_only,
+        min_count,
+    } = open_sources(sources_options)?;
     let mut kinds = plaintext_kinds(&sources);
     if hash::ntlm(password).is_err() {
         kinds.retain(|k| *k != HashKind::Ntlm);
@@ -38,7 +42,7 @@ pub fn run(sources_options: &SourceOptions, password: &[u8], out: &mut dyn Write
             let reason = src.reason().name();
             if let Some(&(_, count)) = answer.hits.first() {
                 match count {
-                    Some(n) if n < sources_options.min_count => writeln!(
+                    Some(n) if n < min_count => writeln!(
                         out,
                         "below --min-count: seen {n} times in {} ({kind})",
                         src.name()

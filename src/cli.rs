@@ -42,12 +42,88 @@ pub enum Command {
     /// Exit codes: 0 the range is complete, 2 error, 3 prefixes missing or
     /// unparseable (named on stderr; run again to fetch them).
     Download(DownloadArgs),
+    /// Compile a Pwned Passwords corpus into a store (`--corpus STORE`
+    /// reads it): every line checked, about 6.2 bytes per hash, so the real
+    /// corpus stays in the page cache; verify and describe stores.
+    ///
+    /// Exit codes: 0 done, 2 error (bad input, a corrupt store).
+    #[command(subcommand)]
+    Index(IndexCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IndexCommand {
+    /// Compile sorted corpus files (SHA-1 or NTLM; plain, gzip or zstd; -
+    /// for standard input) or mirror directories into one store. Sources
+    /// are read in the order given and must together ascend.
+    Build(IndexBuildArgs),
+    /// Read the whole store and check every block checksum (after copying
+    /// it, or when in doubt).
+    Verify(IndexStoreArgs),
+    /// Print a store's header: kind, size, coverage, sources.
+    Info(IndexInfoArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct IndexBuildArgs {
+    /// The store to write (replaced atomically when complete).
+    #[arg(long, value_name = "STORE")]
+    pub out: PathBuf,
+    /// Keep whole hashes instead of 64 bits (larger; what `serve` needs to
+    /// give back suffixes).
+    #[arg(long)]
+    pub full_keys: bool,
+    /// Leave out hashes seen fewer than N times; audits against the store
+    /// cannot then ask for less.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub min_count: u64,
+    /// Build even if part of hash space has no data (a partial download):
+    /// it is recorded, and lookups there are unchecked, never clean.
+    #[arg(long)]
+    pub allow_missing: bool,
+    /// No progress and no summary line.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Sorted corpus files, `-`, or mirror directories.
+    #[arg(required = true, value_name = "SOURCE")]
+    pub sources: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct IndexStoreArgs {
+    #[arg(value_name = "STORE")]
+    pub store: PathBuf,
+    /// No progress and no OK line.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct IndexInfoArgs {
+    #[arg(value_name = "STORE")]
+    pub store: PathBuf,
+    /// As JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl IndexBuildArgs {
+    pub fn into_options(self) -> credaudit::store::build::BuildOptions {
+        credaudit::store::build::BuildOptions {
+            out: self.out,
+            sources: self.sources,
+            full_keys: self.full_keys,
+            min_count: self.min_count,
+            allow_missing: self.allow_missing,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
 pub struct SourceArgs {
-    /// Pwned Passwords corpus: one sorted HASH:COUNT file (SHA-1 or NTLM) or
-    /// a directory of per-prefix files 00000.txt..FFFFF.txt. Repeatable.
+    /// Pwned Passwords corpus: a store from `credaudit index build`, one
+    /// sorted HASH:COUNT file (SHA-1 or NTLM) or a directory of per-prefix
+    /// files 00000.txt..FFFFF.txt. Repeatable.
     #[arg(long, value_name = "PATH")]
     pub corpus: Vec<PathBuf>,
     /// Plaintext password list, one per line (gzip/zstd allowed). Repeatable.
@@ -58,9 +134,11 @@ pub struct SourceArgs {
     /// leetspeak, appended digits, years and symbols). Repeatable.
     #[arg(long, value_name = "FILE")]
     pub banned: Vec<PathBuf>,
-    /// Only a corpus prevalence of at least N counts as pwned.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub min_count: u64,
+    /// Only a corpus prevalence of at least N counts as pwned [default: 1,
+    /// or the --min-count a store was built with; asking for less than
+    /// that is an error].
+    #[arg(long, value_name = "N")]
+    pub min_count: Option<u64>,
     /// How to search a corpus file: by interpolation search, by one full
     /// merge pass (validates every line), or chosen by query count.
     #[arg(long, value_enum, default_value_t = MethodArg::Auto)]

@@ -5,7 +5,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Command};
+use cli::{Cli, Command, IndexCommand};
 use credaudit::outcome::EXIT_ERROR;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -44,6 +44,16 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             credaudit::check::run(&args.sources.into_options(false), &password, &mut out)
         }
         Command::Download(args) => credaudit::hibp::mirror::run(&args.into_config()),
+        Command::Index(IndexCommand::Build(args)) => {
+            let quiet = args.quiet;
+            credaudit::store::command::build(&args.into_options(), quiet)
+        }
+        Command::Index(IndexCommand::Verify(args)) => {
+            credaudit::store::command::verify(&args.store, args.quiet, &mut std::io::stdout())
+        }
+        Command::Index(IndexCommand::Info(args)) => {
+            credaudit::store::command::info(&args.store, args.json, &mut std::io::stdout())
+        }
     }
 }
 

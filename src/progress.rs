@@ -56,6 +56,20 @@ impl Progress {
         bar
     }
 
+    /// A bar over bytes (length set when known).
+    pub fn bytes(&self, what: &str) -> ProgressBar {
+        let bar = ProgressBar::with_draw_target(None, self.target());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} [{binary_bytes_per_sec}, eta {eta}]",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_message(what.to_string());
+        bar
+    }
+
     /// Print a warning on stderr (unless `--quiet`).
     pub fn warn(&self, message: &str) {
         if !self.quiet {

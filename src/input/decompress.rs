@@ -30,6 +30,15 @@ pub fn open(path: &Path) -> Result<(Box<dyn BufRead + Send>, Compression)> {
         }
         Box::new(file)
     };
+    decode(raw, path)
+}
+
+/// Undo any gzip or zstd layer of `raw`, the bytes of `path` as stored (a
+/// caller that digests the stored bytes wraps them before handing them in).
+pub fn decode(
+    raw: Box<dyn Read + Send>,
+    path: &Path,
+) -> Result<(Box<dyn BufRead + Send>, Compression)> {
     let mut reader = BufReader::with_capacity(BUFFER, raw);
     let head = reader
         .fill_buf()

@@ -12,9 +12,9 @@
 //! verified again. Only good verdicts are stored: a failed pass is an error
 //! every time until the file is fixed.
 
-use super::coverage::Gap;
-use super::sorted_key::Key;
+use crate::coverage::Gap;
 use crate::hash::{decode_hex, encode_hex, HashKind};
+use crate::sorted_key::Key;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::os::unix::fs::MetadataExt;

@@ -24,14 +24,14 @@
 //! unchecked ([`super::coverage`]).
 
 use super::corpus_stamp::{Identity, Verdict};
-use super::coverage::{self, Density, Gap};
-use super::sorted_key::Key;
 use super::{
     file_facts, label, Answer, CorpusCheck, Hits, Lookup, LookupMethod, Source, SourceInfo,
     VerifyOptions,
 };
+use crate::coverage::{self, Density, Gap};
 use crate::hash::{decode_hex, HashKind};
 use crate::queryset::Hashes;
+use crate::sorted_key::Key;
 use anyhow::{anyhow, bail, Context, Result};
 use memchr::memchr;
 use memmap2::{Advice, Mmap, UncheckedAdvice};

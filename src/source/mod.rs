@@ -8,12 +8,11 @@
 //! those accounts as unchecked, never as clean.
 
 pub mod corpus_stamp;
-mod coverage;
 pub mod hibp_dir;
 pub mod hibp_file;
 pub mod plain_list;
 pub mod range_api;
-mod sorted_key;
+pub mod store;
 
 use crate::findings::Reason;
 use crate::hash::HashKind;
@@ -119,6 +118,11 @@ pub trait Source: Send + Sync {
     }
     fn lookup(&self, query: &Lookup<'_>) -> Result<Answer>;
     fn info(&self) -> SourceInfo;
+    /// Hashes seen fewer times than this were left out of the source (a
+    /// store built with `--min-count`): an audit cannot ask for less.
+    fn min_count_kept(&self) -> u64 {
+        1
+    }
     /// Sorted corpus files: how they were verified and what they cover.
     fn corpus_check(&self) -> Option<CorpusCheck> {
         None
@@ -149,7 +153,8 @@ pub struct VerifyOptions {
     pub stamps: Option<corpus_stamp::StampDir>,
 }
 
-/// Open `--corpus PATH`: a directory of per-prefix files or one sorted file.
+/// Open `--corpus PATH`: a compiled store (by its magic bytes), a directory
+/// of per-prefix files, or one sorted file.
 pub fn open_corpus(
     path: &Path,
     method: LookupMethod,
@@ -157,6 +162,8 @@ pub fn open_corpus(
 ) -> Result<Box<dyn Source>> {
     if path.is_dir() {
         Ok(Box::new(hibp_dir::PrefixDir::open(path)?))
+    } else if crate::store::is_store(path) {
+        Ok(Box::new(store::StoreSource::open(path)?))
     } else {
         Ok(Box::new(hibp_file::SortedFile::open(path, method, verify)?))
     }

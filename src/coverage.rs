@@ -35,7 +35,7 @@ const SEGMENT_SIGMAS: f64 = 6.0;
 /// `after` (None: from the lowest hash) to just before `before` (None: to
 /// past the highest).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Gap {
+pub(crate) struct Gap {
     pub after: Option<Key>,
     pub before: Option<Key>,
 }
@@ -56,7 +56,7 @@ impl Gap {
 
 /// How dense a corpus is: `lines` lines from `first` to `last`.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Density {
+pub(crate) struct Density {
     pub lines: u64,
     pub first: Key,
     pub last: Key,
@@ -114,7 +114,7 @@ impl Density {
 }
 
 /// Indices of the sorted `hashes` that fall into any of `gaps`.
-pub(super) fn unchecked(hashes: Hashes<'_>, gaps: &[Gap]) -> Vec<usize> {
+pub(crate) fn unchecked(hashes: Hashes<'_>, gaps: &[Gap]) -> Vec<usize> {
     let mut out = Vec::new();
     for gap in gaps {
         let from = gap.after.map_or(0, |a| {
@@ -131,7 +131,7 @@ pub(super) fn unchecked(hashes: Hashes<'_>, gaps: &[Gap]) -> Vec<usize> {
 }
 
 /// One line for the user: what the file covers and what it does not.
-pub(super) fn describe(name: &str, density: &Density, gaps: &[Gap], hashes: usize) -> String {
+pub(crate) fn describe(name: &str, density: &Density, gaps: &[Gap], hashes: usize) -> String {
     let mut holes: Vec<String> = gaps.iter().take(3).map(Gap::prefixes).collect();
     if gaps.len() > 3 {
         holes.push(format!("and {} more", gaps.len() - 3));

@@ -1,0 +1,295 @@
+//! Reading the sources of a build as chunks of whole lines (a sorted file,
+//! plain or compressed, or standard input) or of whole prefix files (a
+//! mirror directory), while digesting the bytes as they are stored: the
+//! store records what it was built from, computed in the same pass.
+
+use super::parse::{Body, PrefixFile};
+use crate::hash::HashKind;
+use crate::hibp::{body, prefix};
+use crate::input::decompress::{self, Compression};
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{BufRead, Read};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Bytes per chunk of a sorted file: large enough that per-chunk costs
+/// vanish, small enough that a few in flight stay well under the memory cap.
+const CHUNK_BYTES: usize = 8 << 20;
+
+/// SHA-256 and length of the bytes read so far.
+#[derive(Default)]
+pub(super) struct Tally {
+    sha256: Sha256,
+    bytes: u64,
+}
+
+/// Digests what passes through it (shared, since a decoder owns it).
+struct Digesting<R> {
+    inner: R,
+    tally: Arc<Mutex<Tally>>,
+}
+
+impl<R: Read> Read for Digesting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut tally = self.tally.lock().expect("no panic while digesting");
+        tally.sha256.update(&buf[..n]);
+        tally.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// What the store records of a source once it is read.
+pub(super) struct SourceFacts {
+    pub layout: &'static str,
+    pub compression: Compression,
+    pub size_bytes: Option<u64>,
+    pub modified_unix: Option<u64>,
+    pub sha256: String,
+}
+
+/// One source, handing out chunks in order.
+pub(super) enum SourceReader {
+    Sorted {
+        path: PathBuf,
+        reader: Box<dyn BufRead + Send>,
+        compression: Compression,
+        carry: Vec<u8>,
+        tally: Arc<Mutex<Tally>>,
+    },
+    Mirror {
+        files: Vec<(u32, PathBuf)>,
+        next: usize,
+        tally: Tally,
+    },
+}
+
+impl SourceReader {
+    pub fn open(path: &Path) -> Result<SourceReader> {
+        if path.is_dir() {
+            return Ok(SourceReader::Mirror {
+                files: prefix_files(path)?,
+                next: 0,
+                tally: Tally::default(),
+            });
+        }
+        let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+            Box::new(std::io::stdin())
+        } else {
+            let file = File::open(path)
+                .with_context(|| format!("cannot open corpus {}", path.display()))?;
+            advise_sequential(&file);
+            Box::new(file)
+        };
+        let tally = Arc::new(Mutex::new(Tally::default()));
+        let digesting = Digesting {
+            inner: raw,
+            tally: Arc::clone(&tally),
+        };
+        let (reader, compression) = decompress::decode(Box::new(digesting), path)?;
+        Ok(SourceReader::Sorted {
+            path: path.to_path_buf(),
+            reader,
+            compression,
+            carry: Vec::new(),
+            tally,
+        })
+    }
+
+    pub fn is_mirror(&self) -> bool {
+        matches!(self, SourceReader::Mirror { .. })
+    }
+
+    /// Whether the source's size says how many lines it holds (a plain
+    /// file or a mirror, not a stream or compressed data).
+    pub fn sized(&self, path: &Path) -> Option<u64> {
+        match self {
+            SourceReader::Sorted { compression, .. }
+                if *compression == Compression::None && path.as_os_str() != "-" =>
+            {
+                std::fs::metadata(path).ok().map(|m| m.len())
+            }
+            SourceReader::Sorted { .. } => None,
+            SourceReader::Mirror { files, .. } => Some(
+                files
+                    .iter()
+                    .filter_map(|(_, p)| std::fs::metadata(p).ok())
+                    .map(|m| m.len())
+                    .sum(),
+            ),
+        }
+    }
+
+    /// The next chunk, or None at the end.
+    pub fn next_chunk(&mut self) -> Result<Option<Body>> {
+        match self {
+            SourceReader::Sorted {
+                path,
+                reader,
+                compression,
+                carry,
+                ..
+            } => {
+                let mut buf = std::mem::take(carry);
+                buf.reserve(CHUNK_BYTES.saturating_sub(buf.len()));
+                while buf.len() < CHUNK_BYTES {
+                    let room = CHUNK_BYTES - buf.len();
+                    let n = reader
+                        .by_ref()
+                        .take(room as u64)
+                        .read_to_end(&mut buf)
+                        .map_err(|e| {
+                            anyhow::anyhow!(
+                                "{}: {}",
+                                path.display(),
+                                decompress::describe_read_error(&e, *compression)
+                            )
+                        })?;
+                    if n == 0 {
+                        break;
+                    }
+                }
+                if buf.is_empty() {
+                    return Ok(None);
+                }
+                if buf.len() == CHUNK_BYTES {
+                    // Hand out whole lines; the rest starts the next chunk.
+                    if let Some(nl) = memchr::memrchr(b'\n', &buf) {
+                        *carry = buf.split_off(nl + 1);
+                    }
+                }
+                Ok(Some(Body::Lines(buf)))
+            }
+            SourceReader::Mirror { files, next, tally } => {
+                if *next == files.len() {
+                    return Ok(None);
+                }
+                let mut chunk = Vec::new();
+                let mut bytes = 0;
+                while *next < files.len() && bytes < CHUNK_BYTES {
+                    let (prefix, path) = files[*next].clone();
+                    let data = std::fs::read(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    tally.sha256.update(&data);
+                    tally.bytes += data.len() as u64;
+                    bytes += data.len();
+                    chunk.push(PrefixFile {
+                        prefix,
+                        path,
+                        bytes: data,
+                    });
+                    *next += 1;
+                }
+                Ok(Some(Body::PrefixFiles(chunk)))
+            }
+        }
+    }
+
+    /// What was read, once the source is exhausted.
+    pub fn finish(self, path: &Path) -> SourceFacts {
+        let (size_bytes, modified_unix) = if path.as_os_str() == "-" || path.is_dir() {
+            (None, None)
+        } else {
+            crate::source::file_facts(path)
+        };
+        let (layout, compression, sha256) = match self {
+            SourceReader::Sorted {
+                compression, tally, ..
+            } => {
+                let tally = std::mem::take(&mut *tally.lock().expect("no panic while digesting"));
+                ("sorted-file", compression, tally.sha256.finalize())
+            }
+            SourceReader::Mirror { tally, .. } => (
+                "prefix-directory",
+                Compression::None,
+                tally.sha256.finalize(),
+            ),
+        };
+        SourceFacts {
+            layout,
+            compression,
+            size_bytes,
+            modified_unix,
+            sha256: crate::hash::encode_hex(&sha256).to_ascii_lowercase(),
+        }
+    }
+}
+
+/// The hash kind of a first chunk: the width of its first line's hash.
+pub(super) fn kind_of(body: &Body, source: &Path) -> Result<HashKind> {
+    let (line, width_of) = match body {
+        Body::Lines(bytes) => (first_line(bytes), 0),
+        Body::PrefixFiles(files) => {
+            let nonempty = files.iter().find(|f| !f.bytes.is_empty());
+            (
+                nonempty.map_or(&[][..], |f| first_line(&f.bytes)),
+                prefix::DIGITS,
+            )
+        }
+    };
+    let found = HashKind::ALL
+        .into_iter()
+        .find(|&k| body::split_line(line, k.hex_len() - width_of).is_some());
+    match found {
+        Some(kind) => Ok(kind),
+        None => bail!(
+            "{}:1: not a Pwned Passwords line: expected a 40-hex SHA-1 or 32-hex NTLM hash (35 or 27 hex in a prefix file), ':' and a count",
+            source.display()
+        ),
+    }
+}
+
+fn first_line(bytes: &[u8]) -> &[u8] {
+    bytes.split(|&b| b == b'\n').next().unwrap_or(&[])
+}
+
+/// Average bytes per line of a first chunk.
+pub(super) fn line_bytes(body: &Body) -> f64 {
+    let (bytes, lines) = match body {
+        Body::Lines(b) => (b.len(), memchr::memchr_iter(b'\n', b).count()),
+        Body::PrefixFiles(files) => files.iter().fold((0, 0), |(b, l), f| {
+            (
+                b + f.bytes.len(),
+                l + memchr::memchr_iter(b'\n', &f.bytes).count(),
+            )
+        }),
+    };
+    bytes as f64 / lines.max(1) as f64
+}
+
+/// A mirror's prefix files, in prefix order (other files are not ours).
+fn prefix_files(dir: &Path) -> Result<Vec<(u32, PathBuf)>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
+        let name = entry.file_name();
+        if let Some(p) = name.to_str().and_then(prefix::from_file_name) {
+            files.push((p, entry.path()));
+        }
+    }
+    files.sort_unstable();
+    if let Some(w) = files.windows(2).find(|w| w[0].0 == w[1].0) {
+        bail!(
+            "{}: two files for prefix {} (names differ only in case)",
+            dir.display(),
+            prefix::hex(w[0].0)
+        );
+    }
+    if files.is_empty() {
+        bail!(
+            "corpus directory {} holds no prefix files (00000.txt ... FFFFF.txt)",
+            dir.display()
+        );
+    }
+    Ok(files)
+}
+
+fn advise_sequential(file: &File) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: advice on an open descriptor; no memory is touched.
+    unsafe {
+        libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL);
+    }
+}
