@@ -94,13 +94,13 @@ pub fn text(store: &Store) -> String {
     );
     for s in &m.sources {
         out.push_str(&format!(
-            "source:           {} ({}, compression {}, {} lines, {} bytes, sha256 {})\n",
+            "source:           {} ({}, compression {}, {} lines, {} bytes, blake3 {})\n",
             s.path,
             s.layout,
             s.compression,
             s.lines,
             s.size_bytes.map_or("?".to_string(), |b| b.to_string()),
-            s.sha256
+            s.blake3
         ));
     }
     out

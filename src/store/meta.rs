@@ -17,10 +17,10 @@ pub struct SourceIdentity {
     pub modified_unix: Option<u64>,
     /// Corpus lines read (padding lines of a mirror excluded).
     pub lines: u64,
-    /// SHA-256 of the bytes as stored (compressed, if they are), computed
-    /// in the same pass; for a directory, of its prefix files concatenated
-    /// in prefix order.
-    pub sha256: String,
+    /// BLAKE3 of the bytes as stored (compressed, if they are), computed in
+    /// the same pass (`b3sum FILE` prints the same); for a directory, of its
+    /// prefix files concatenated in prefix order.
+    pub blake3: String,
 }
 
 /// Everything `index info` shows beyond the header.

@@ -9,7 +9,7 @@ use super::parse::{Parsed, Problem, Run};
 use crate::sorted_key::Key;
 use anyhow::{anyhow, Result};
 use std::fs::File;
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use xxhash_rust::xxh3::{xxh3_64, Xxh3};
@@ -88,7 +88,11 @@ pub(super) struct Assembler {
     /// Kept entries per 24-bit bucket.
     buckets: Vec<u64>,
     pub coverage: Coverage,
-    overflow: Vec<(u64, u64)>,
+    /// (record index, count) pairs for counts above 254, in order, spilled
+    /// to a temporary file: a corpus with many large counts would
+    /// otherwise hold gigabytes of them in memory.
+    overflow: BufWriter<File>,
+    overflow_count: u64,
     pub kept: u64,
     pub lines: u64,
     pub dropped: u64,
@@ -104,7 +108,13 @@ pub(super) struct Assembler {
 }
 
 impl Assembler {
-    pub fn new(file: File, shape: Shape, sources: Vec<SourceName>) -> Result<Assembler> {
+    /// `spill` is an empty temporary file for the overflow pairs.
+    pub fn new(
+        file: File,
+        spill: File,
+        shape: Shape,
+        sources: Vec<SourceName>,
+    ) -> Result<Assembler> {
         let mut file = file;
         file.seek(SeekFrom::Start(HEADER_LEN))?;
         Ok(Assembler {
@@ -116,7 +126,8 @@ impl Assembler {
             shape,
             buckets: vec![0; 1 << 24],
             coverage: Coverage::default(),
-            overflow: Vec::new(),
+            overflow: BufWriter::with_capacity(WRITE_BUFFER, spill),
+            overflow_count: 0,
             kept: 0,
             lines: 0,
             dropped: 0,
@@ -132,7 +143,7 @@ impl Assembler {
     }
 
     pub fn overflow_count(&self) -> u64 {
-        self.overflow.len() as u64
+        self.overflow_count
     }
 
     /// The error for line `line` of the chunk `p` (or of its prefix file).
@@ -202,8 +213,11 @@ impl Assembler {
         for &(a, b) in &p.gaps {
             self.coverage.note_gap(a, b);
         }
-        self.overflow
-            .extend(p.overflow.iter().map(|&(i, c)| (self.kept + i, c)));
+        for &(i, count) in &p.overflow {
+            self.overflow.write_all(&(self.kept + i).to_le_bytes())?;
+            self.overflow.write_all(&count.to_le_bytes())?;
+        }
+        self.overflow_count += p.overflow.len() as u64;
         self.coverage.bounds(p.first, p.last);
         self.lines += p.lines;
         self.kept += p.kept;
@@ -261,22 +275,37 @@ impl Assembler {
             len: table.len() as u64,
         };
         drop(table);
-        let pairs = |list: &[(u64, u64)]| -> Vec<u8> {
-            list.iter()
-                .flat_map(|&(a, b)| a.to_le_bytes().into_iter().chain(b.to_le_bytes()))
-                .collect()
+        let overflow = {
+            let offset = self.out.pos;
+            let mut spill = self.overflow.into_inner().map_err(|e| e.into_error())?;
+            spill.seek(SeekFrom::Start(0))?;
+            let mut piece = vec![0u8; WRITE_BUFFER];
+            loop {
+                let n = spill.read(&mut piece)?;
+                if n == 0 {
+                    break;
+                }
+                write_tail(&mut self.out, &piece[..n])?;
+            }
+            Section {
+                offset,
+                len: self.out.pos - offset,
+            }
         };
-        let mut section = |out: &mut Output, bytes: &[u8]| -> std::io::Result<Section> {
-            let s = Section {
-                offset: out.pos,
-                len: bytes.len() as u64,
-            };
-            write_tail(out, bytes)?;
-            Ok(s)
+        let pairs: Vec<u8> = uncovered
+            .iter()
+            .flat_map(|&(a, b)| a.to_le_bytes().into_iter().chain(b.to_le_bytes()))
+            .collect();
+        let uncovered_section = Section {
+            offset: self.out.pos,
+            len: pairs.len() as u64,
         };
-        let overflow = section(&mut self.out, &pairs(&self.overflow))?;
-        let uncovered_section = section(&mut self.out, &pairs(uncovered))?;
-        let meta_section = section(&mut self.out, meta)?;
+        write_tail(&mut self.out, &pairs)?;
+        let meta_section = Section {
+            offset: self.out.pos,
+            len: meta.len() as u64,
+        };
+        write_tail(&mut self.out, meta)?;
         let sums: Vec<u8> = std::mem::replace(&mut self.out.sums, BlockSums::new())
             .finish()
             .iter()

@@ -99,7 +99,13 @@ pub fn build(options: &BuildOptions, progress: &ProgressBar) -> Result<Built> {
             lines: 0,
         })
         .collect();
-    let mut assembler = Assembler::new(tmp.as_file().try_clone()?, shape, names)?;
+    let dir = match options.out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let spill = tempfile::tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    let mut assembler = Assembler::new(tmp.as_file().try_clone()?, spill, shape, names)?;
 
     let (job_tx, job_rx) = sync_channel::<Job>(IN_FLIGHT);
     let (done_tx, done_rx) = sync_channel::<Parsed>(IN_FLIGHT);
@@ -184,7 +190,7 @@ pub fn build(options: &BuildOptions, progress: &ProgressBar) -> Result<Built> {
                 size_bytes: f.size_bytes,
                 modified_unix: f.modified_unix,
                 lines: s.lines,
-                sha256: f.sha256,
+                blake3: f.blake3,
             })
             .collect(),
         lines: assembler.lines,

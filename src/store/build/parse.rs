@@ -247,20 +247,62 @@ fn parse_lines(job: &Job, bytes: &[u8], settings: &Settings) -> Parsed {
     let mut line_no = 0u64;
     while at < bytes.len() {
         line_no += 1;
-        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |p| at + p);
-        let line = &bytes[at..end];
-        at = end + 1;
-        let parsed = match body::split_line(line, kind.hex_len()) {
-            Some((hex, count)) if decode_hex(hex, &mut hash[..kind.bytes()]) => {
+        let rest = &bytes[at..];
+        let parsed = match well_formed_line(rest, kind, &mut hash) {
+            Some((count, len)) => {
+                at += len;
                 chunk.push(&hash[..kind.bytes()], count)
             }
-            _ => Err(misread(line, kind)),
+            None => {
+                // Not the usual shape: the one set of line rules decides.
+                let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+                let line = &rest[..end];
+                at += end + 1;
+                match body::split_line(line, kind.hex_len()) {
+                    Some((hex, count)) if decode_hex(hex, &mut hash[..kind.bytes()]) => {
+                        chunk.push(&hash[..kind.bytes()], count)
+                    }
+                    _ => Err(misread(line, kind)),
+                }
+            }
         };
         if let Err(problem) = parsed {
             return chunk.fail(line_no, None, problem);
         }
     }
     chunk.finish()
+}
+
+/// The hot path: a line at the start of `rest` that is exactly a hash of
+/// `kind`, `:`, 1 to 19 digits and an LF, CRLF or the end, decoded into
+/// `hash` in one pass; its count and length with the line end. None for
+/// anything else, which [`body::split_line`] then judges (it accepts
+/// exactly the same lines).
+#[inline(always)]
+fn well_formed_line(rest: &[u8], kind: HashKind, hash: &mut [u8; 20]) -> Option<(u64, usize)> {
+    let w = kind.hex_len();
+    if rest.len() <= w + 1 || rest[w] != b':' || !decode_hex(&rest[..w], &mut hash[..kind.bytes()])
+    {
+        return None;
+    }
+    let digits_from = w + 1;
+    let limit = rest.len().min(digits_from + 19);
+    let mut count = 0u64;
+    let mut i = digits_from;
+    while i < limit && rest[i].is_ascii_digit() {
+        count = count * 10 + u64::from(rest[i] - b'0');
+        i += 1;
+    }
+    if i == digits_from {
+        return None;
+    }
+    match (rest.get(i), rest.get(i + 1)) {
+        (None, _) => Some((count, i)),
+        (Some(b'\n'), _) => Some((count, i + 1)),
+        (Some(b'\r'), Some(b'\n')) => Some((count, i + 2)),
+        (Some(b'\r'), None) => Some((count, i + 1)),
+        _ => None,
+    }
 }
 
 /// Why a line did not parse: the other hash kind's width, or anything else.
