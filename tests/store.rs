@@ -67,6 +67,7 @@ fn lookup(store: &Store, queries: &[[u8; 20]]) -> Vec<(usize, u64)> {
     let flat = queries.concat();
     store
         .lookup(Hashes::new(20, &flat), &ProgressBar::hidden())
+        .unwrap()
         .hits
 }
 

@@ -48,7 +48,7 @@ impl Source for StoreSource {
         if query.kind != self.kind[0] || query.hashes.is_empty() {
             return Ok(Answer::default());
         }
-        let found = self.store.lookup(query.hashes, query.progress);
+        let found = self.store.lookup(query.hashes, query.progress)?;
         let warning = (!found.unchecked.is_empty()).then(|| {
             let missing = &self.store.meta().missing;
             format!(

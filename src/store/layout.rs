@@ -16,9 +16,10 @@
 //!
 //! A record keeps a hash's bits after its bucket: `key_bytes` of them, so
 //! that bucket and key hold 64 bits (truncated keys) or the whole hash
-//! (`--full-keys`). The header checksums itself, the table-to-meta sections
-//! (checked at every open) and the block checksums (checked by `index
-//! verify`, which reads everything).
+//! (`--full-keys`). The header checksums itself, the table, coverage and
+//! meta sections (checked at every open) and the block checksums (checked
+//! by `index verify`, which reads everything; the overflow table is also
+//! checked as it is read).
 
 use crate::hash::HashKind;
 use xxhash_rust::xxh3::xxh3_64;
@@ -140,7 +141,7 @@ pub struct Header {
     pub meta: Section,
     pub checksums: Section,
     pub block_size: u64,
-    /// xxh3-64 of the table, overflow, uncovered and meta sections.
+    /// xxh3-64 of the table, then the uncovered and meta sections.
     pub tail_digest: u64,
     /// xxh3-64 of the checksums section.
     pub checksums_digest: u64,

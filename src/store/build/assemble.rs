@@ -285,7 +285,7 @@ impl Assembler {
                 if n == 0 {
                     break;
                 }
-                write_tail(&mut self.out, &piece[..n])?;
+                self.out.write(&piece[..n])?;
             }
             Section {
                 offset,
