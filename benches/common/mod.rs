@@ -2,6 +2,8 @@
 //! process, reaped with `wait4`. Shared by the benchmarks in `benches/`.
 #![allow(dead_code)]
 
+pub mod corpus;
+
 use std::fs;
 use std::io;
 use std::process::Command;
