@@ -474,29 +474,55 @@ pub fn decode_hex(hex: &[u8], out: &mut [u8]) -> bool {
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn decode_hex16(hex: &[u8; 16], out: &mut [u8]) -> bool {
-    use std::arch::x86_64::*;
-    // SAFETY: SSE2 is part of x86-64; the load reads the 16 bytes of `hex`,
-    // the store writes 8 bytes into `out`, which has 8.
-    unsafe {
-        let x = _mm_loadu_si128(hex.as_ptr().cast());
-        let between = |v, lo: u8, hi: u8| {
-            _mm_and_si128(
-                _mm_cmpgt_epi8(v, _mm_set1_epi8(lo as i8 - 1)),
-                _mm_cmplt_epi8(v, _mm_set1_epi8(hi as i8 + 1)),
-            )
-        };
-        let digit = between(x, b'0', b'9');
-        let folded = _mm_or_si128(x, _mm_set1_epi8(0x20));
-        let letter = between(folded, b'a', b'f');
-        let nibbles = _mm_or_si128(
-            _mm_and_si128(digit, _mm_sub_epi8(x, _mm_set1_epi8(b'0' as i8))),
-            _mm_and_si128(letter, _mm_sub_epi8(folded, _mm_set1_epi8(b'a' as i8 - 10))),
-        );
-        // Each 16-bit lane holds (high digit, low digit): make it one byte.
-        let high = _mm_slli_epi16::<4>(_mm_and_si128(nibbles, _mm_set1_epi16(0x00FF)));
-        let bytes = _mm_or_si128(high, _mm_srli_epi16::<8>(nibbles));
-        _mm_storel_epi64(out.as_mut_ptr().cast(), _mm_packus_epi16(bytes, bytes));
-        _mm_movemask_epi8(_mm_or_si128(digit, letter)) == 0xFFFF
+    let (value, valid) = hex16_value(hex);
+    out[..8].copy_from_slice(&value.to_be_bytes());
+    valid
+}
+
+/// Sixteen hex digits (either case) as the number they spell, and whether
+/// all sixteen are hex digits. The value stays in a register: a store
+/// build reads every corpus line's key this way, and going through memory
+/// would stall on store forwarding.
+#[inline]
+pub fn hex16_value(hex: &[u8; 16]) -> (u64, bool) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of x86-64; the load reads the 16 bytes of `hex`.
+        unsafe {
+            let x = _mm_loadu_si128(hex.as_ptr().cast());
+            let between = |v, lo: u8, hi: u8| {
+                _mm_and_si128(
+                    _mm_cmpgt_epi8(v, _mm_set1_epi8(lo as i8 - 1)),
+                    _mm_cmplt_epi8(v, _mm_set1_epi8(hi as i8 + 1)),
+                )
+            };
+            let digit = between(x, b'0', b'9');
+            let folded = _mm_or_si128(x, _mm_set1_epi8(0x20));
+            let letter = between(folded, b'a', b'f');
+            let nibbles = _mm_or_si128(
+                _mm_and_si128(digit, _mm_sub_epi8(x, _mm_set1_epi8(b'0' as i8))),
+                _mm_and_si128(letter, _mm_sub_epi8(folded, _mm_set1_epi8(b'a' as i8 - 10))),
+            );
+            // Each 16-bit lane holds (high digit, low digit): make it one byte.
+            let high = _mm_slli_epi16::<4>(_mm_and_si128(nibbles, _mm_set1_epi16(0x00FF)));
+            let bytes = _mm_or_si128(high, _mm_srli_epi16::<8>(nibbles));
+            // The eight bytes in memory order are the value's big-endian bytes.
+            let packed = _mm_cvtsi128_si64(_mm_packus_epi16(bytes, bytes)) as u64;
+            let valid = _mm_movemask_epi8(_mm_or_si128(digit, letter)) == 0xFFFF;
+            (packed.swap_bytes(), valid)
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let mut value = 0u64;
+        let mut invalid = 0u8;
+        for &c in hex {
+            let v = HEX_VALUE[c as usize];
+            invalid |= v;
+            value = value << 4 | u64::from(v & 0x0F);
+        }
+        (value, invalid & 0xF0 == 0)
     }
 }
 
@@ -526,6 +552,20 @@ pub fn prefix5(hash: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sixteen_hex_digits_are_one_number() {
+        assert_eq!(
+            hex16_value(b"5BAA61E4C9B93F3F"),
+            (0x5BAA_61E4_C9B9_3F3F, true)
+        );
+        assert_eq!(
+            hex16_value(b"5baa61e4c9b93f3f"),
+            (0x5BAA_61E4_C9B9_3F3F, true)
+        );
+        assert!(!hex16_value(b"5BAA61E4C9B93F3G").1);
+        assert!(!hex16_value(b"5BAA61E4:9B93F3F").1);
+    }
 
     #[test]
     fn sha1_known_answer() {

@@ -2,6 +2,8 @@
 //! hot search loop and the coverage checks compare in one or two integer
 //! comparisons instead of byte by byte.
 
+use crate::hash;
+
 /// A hash as numbers: its first 16 bytes and the rest (SHA-1's last 4,
 /// zero for NTLM), big-endian, so that keys order as their bytes do and
 /// compare in one or two integer comparisons.
@@ -29,6 +31,30 @@ impl Key {
         Key { head, tail }
     }
 
+    /// From the 32 hex digits of an NTLM hash or the 40 of a SHA-1 (either
+    /// case), without a round trip through bytes: a store build reads
+    /// every line's key this way. None for any other length or a non-hex
+    /// digit.
+    #[inline]
+    pub(crate) fn from_hex(hex: &[u8]) -> Option<Key> {
+        let digits = |at: usize| -> &[u8; 16] { hex[at..at + 16].try_into().expect("16 digits") };
+        let (tail, tail_valid) = match hex.len() {
+            32 => (0, true),
+            // The last 8 digits, as the low half of an overlapping window.
+            40 => {
+                let (v, valid) = hash::hex16_value(digits(24));
+                (v as u32, valid)
+            }
+            _ => return None,
+        };
+        let (high, high_valid) = hash::hex16_value(digits(0));
+        let (low, low_valid) = hash::hex16_value(digits(16));
+        (high_valid & low_valid & tail_valid).then_some(Key {
+            head: u128::from(high) << 64 | u128::from(low),
+            tail,
+        })
+    }
+
     /// Back to bytes (NTLM uses the first 16).
     pub(crate) fn bytes(self) -> [u8; 20] {
         let mut out = [0u8; 20];
@@ -47,5 +73,41 @@ impl Key {
     /// corpus data, never an audited hash.
     pub(crate) fn prefix(self) -> String {
         format!("{:05X}", self.head >> 108)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_digits_give_the_key_of_the_bytes() {
+        for hex in [
+            "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8", // SHA-1("password")
+            "8846F7EAEE8FB117AD06BDD830B7586C",         // NTLM("password")
+            "5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8",
+        ] {
+            let mut bytes = [0u8; 20];
+            let n = hex.len() / 2;
+            assert!(hash::decode_hex(hex.as_bytes(), &mut bytes[..n]));
+            assert_eq!(Key::from_hex(hex.as_bytes()), Some(Key::new(&bytes[..n])));
+        }
+        let sha1 = Key::from_hex(b"5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8").unwrap();
+        assert_eq!(sha1.top(), 0x5BAA_61E4_C9B9_3F3F);
+        assert_eq!(sha1.prefix(), "5BAA6");
+    }
+
+    #[test]
+    fn other_lengths_and_non_hex_digits_are_refused() {
+        assert_eq!(
+            Key::from_hex(b"5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD"),
+            None
+        );
+        assert_eq!(
+            Key::from_hex(b"5BAA61E4C9B93F3F0682250B6CF8331B7EE68FDX"),
+            None
+        );
+        assert_eq!(Key::from_hex(b"X846F7EAEE8FB117AD06BDD830B7586C"), None);
+        assert_eq!(Key::from_hex(b""), None);
     }
 }

@@ -22,6 +22,7 @@
 //! checked as it is read).
 
 use crate::hash::HashKind;
+use crate::sorted_key::Key;
 use xxhash_rust::xxh3::xxh3_64;
 
 pub const MAGIC: [u8; 8] = *b"CRDAUDST";
@@ -116,6 +117,21 @@ impl Shape {
         hash[..self.bucket_bytes()]
             .iter()
             .fold(0usize, |b, &byte| b << 8 | byte as usize)
+    }
+
+    /// Append the record of `key`: its key bytes, then `count`.
+    #[inline(always)]
+    pub(crate) fn push_record(&self, key: Key, count: u8, out: &mut Vec<u8>) {
+        if self.full_keys {
+            out.extend_from_slice(&key.bytes()[self.bucket_bytes()..self.kind.bytes()]);
+        } else {
+            // The 64-bit top without its bucket bits, as a fixed 8-byte
+            // write cut back to the key bytes: no variable-length copy.
+            let len = out.len();
+            out.extend_from_slice(&(key.top() << self.bucket_bits).to_be_bytes());
+            out.truncate(len + self.key_bytes);
+        }
+        out.push(count);
     }
 
     /// The key bytes of a hash.

@@ -3,7 +3,7 @@
 //! mirror directory), while digesting the bytes as they are stored: the
 //! store records what it was built from, computed in the same pass.
 
-use super::parse::{Body, PrefixFile};
+use super::parse::{Body, Lines, PrefixFile};
 use crate::hash::HashKind;
 use crate::hibp::{body, prefix};
 use crate::input::decompress::{self, Compression};
@@ -16,6 +16,27 @@ use std::sync::{Arc, Mutex};
 /// Bytes per chunk of a sorted file: large enough that per-chunk costs
 /// vanish, small enough that a few in flight stay well under the memory cap.
 const CHUNK_BYTES: usize = 8 << 20;
+/// How far past the chunk in hand the file is asked for.
+const READ_AHEAD: u64 = 4 * CHUNK_BYTES as u64;
+
+/// Chunk buffers handed back by the workers once parsed, for the reader
+/// to fill again: every buffer is `CHUNK_BYTES` of initialised memory, so
+/// a chunk costs one read into it and no allocation, zeroing or page
+/// faults. At most the chunks in flight exist at once.
+#[derive(Clone, Default)]
+pub(super) struct BufferPool(Arc<Mutex<Vec<Vec<u8>>>>);
+
+impl BufferPool {
+    fn take(&self) -> Vec<u8> {
+        let recycled = self.0.lock().expect("no panic holding the pool").pop();
+        recycled.unwrap_or_else(|| vec![0; CHUNK_BYTES])
+    }
+
+    /// Hand a chunk's buffer back once it is parsed.
+    pub fn put(&self, buf: Vec<u8>) {
+        self.0.lock().expect("no panic holding the pool").push(buf);
+    }
+}
 
 /// BLAKE3 (what `b3sum` prints) and length of the bytes read so far:
 /// a cryptographic digest at several GB/s, so that digesting does not
@@ -57,7 +78,12 @@ pub(super) enum SourceReader {
         path: PathBuf,
         reader: Box<dyn BufRead + Send>,
         compression: Compression,
+        /// The start of a line cut off at the end of the last chunk.
         carry: Vec<u8>,
+        pool: BufferPool,
+        /// The file again, to ask for the bytes after the chunk in hand
+        /// (None for standard input).
+        ahead: Option<File>,
         tally: Arc<Mutex<Tally>>,
     },
     Mirror {
@@ -68,7 +94,7 @@ pub(super) enum SourceReader {
 }
 
 impl SourceReader {
-    pub fn open(path: &Path) -> Result<SourceReader> {
+    pub fn open(path: &Path, pool: &BufferPool) -> Result<SourceReader> {
         if path.is_dir() {
             return Ok(SourceReader::Mirror {
                 files: prefix_files(path)?,
@@ -76,13 +102,14 @@ impl SourceReader {
                 tally: Box::default(),
             });
         }
-        let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
-            Box::new(std::io::stdin())
+        let (raw, ahead): (Box<dyn Read + Send>, _) = if path.as_os_str() == "-" {
+            (Box::new(std::io::stdin()), None)
         } else {
             let file = File::open(path)
                 .with_context(|| format!("cannot open corpus {}", path.display()))?;
-            advise_sequential(&file);
-            Box::new(file)
+            advise(&file, 0, 0, libc::POSIX_FADV_SEQUENTIAL);
+            let ahead = file.try_clone().ok();
+            (Box::new(file), ahead)
         };
         let tally = Arc::new(Mutex::new(Tally::default()));
         let digesting = Digesting {
@@ -95,6 +122,8 @@ impl SourceReader {
             reader,
             compression,
             carry: Vec::new(),
+            pool: pool.clone(),
+            ahead,
             tally,
         })
     }
@@ -131,37 +160,46 @@ impl SourceReader {
                 reader,
                 compression,
                 carry,
-                ..
+                pool,
+                ahead,
+                tally,
             } => {
-                let mut buf = std::mem::take(carry);
-                buf.reserve(CHUNK_BYTES.saturating_sub(buf.len()));
-                while buf.len() < CHUNK_BYTES {
-                    let room = CHUNK_BYTES - buf.len();
-                    let n = reader
-                        .by_ref()
-                        .take(room as u64)
-                        .read_to_end(&mut buf)
-                        .map_err(|e| {
-                            anyhow::anyhow!(
-                                "{}: {}",
-                                path.display(),
-                                decompress::describe_read_error(&e, *compression)
-                            )
-                        })?;
-                    if n == 0 {
-                        break;
+                let mut buf = pool.take();
+                buf[..carry.len()].copy_from_slice(carry);
+                let mut filled = carry.len();
+                carry.clear();
+                while filled < CHUNK_BYTES {
+                    match reader.read(&mut buf[filled..]) {
+                        Ok(0) => break,
+                        Ok(n) => filled += n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => bail!(
+                            "{}: {}",
+                            path.display(),
+                            decompress::describe_read_error(&e, *compression)
+                        ),
                     }
                 }
-                if buf.is_empty() {
-                    return Ok(None);
+                if let Some(file) = ahead {
+                    // Keep the disk busy while this chunk is digested and
+                    // parsed: the kernel's own read-ahead stops at a few
+                    // hundred KiB, and a cold build would wait on every read.
+                    let at = tally.lock().expect("no panic while digesting").bytes;
+                    advise(file, at, READ_AHEAD, libc::POSIX_FADV_WILLNEED);
                 }
-                if buf.len() == CHUNK_BYTES {
+                let mut len = filled;
+                if filled == CHUNK_BYTES {
                     // Hand out whole lines; the rest starts the next chunk.
                     if let Some(nl) = memchr::memrchr(b'\n', &buf) {
-                        *carry = buf.split_off(nl + 1);
+                        carry.extend_from_slice(&buf[nl + 1..]);
+                        len = nl + 1;
                     }
                 }
-                Ok(Some(Body::Lines(buf)))
+                if len == 0 {
+                    pool.put(buf);
+                    return Ok(None);
+                }
+                Ok(Some(Body::Lines(Lines { buf, len })))
             }
             SourceReader::Mirror { files, next, tally } => {
                 if *next == files.len() {
@@ -218,7 +256,7 @@ impl SourceReader {
 /// The hash kind of a first chunk: the width of its first line's hash.
 pub(super) fn kind_of(body: &Body, source: &Path) -> Result<HashKind> {
     let (line, width_of) = match body {
-        Body::Lines(bytes) => (first_line(bytes), 0),
+        Body::Lines(lines) => (first_line(lines.text()), 0),
         Body::PrefixFiles(files) => {
             let nonempty = files.iter().find(|f| !f.bytes.is_empty());
             (
@@ -246,7 +284,10 @@ fn first_line(bytes: &[u8]) -> &[u8] {
 /// Average bytes per line of a first chunk.
 pub(super) fn line_bytes(body: &Body) -> f64 {
     let (bytes, lines) = match body {
-        Body::Lines(b) => (b.len(), memchr::memchr_iter(b'\n', b).count()),
+        Body::Lines(lines) => {
+            let text = lines.text();
+            (text.len(), memchr::memchr_iter(b'\n', text).count())
+        }
         Body::PrefixFiles(files) => files.iter().fold((0, 0), |(b, l), f| {
             (
                 b + f.bytes.len(),
@@ -284,10 +325,51 @@ fn prefix_files(dir: &Path) -> Result<Vec<(u32, PathBuf)>> {
     Ok(files)
 }
 
-fn advise_sequential(file: &File) {
+/// Advice on how a source file will be read (best effort: a failure only
+/// costs speed).
+fn advise(file: &File, offset: u64, len: u64, advice: libc::c_int) {
     use std::os::fd::AsRawFd;
     // SAFETY: advice on an open descriptor; no memory is touched.
     unsafe {
-        libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL);
+        libc::posix_fadvise(file.as_raw_fd(), offset as i64, len as i64, advice);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Chunks cut a file larger than several chunks at line ends only, and
+    /// recycled buffers hand out exactly the bytes of the file, in order.
+    #[test]
+    fn chunks_are_whole_lines_and_rebuild_the_file() {
+        let mut text = Vec::new();
+        let mut i = 0u64;
+        while text.len() < 3 * CHUNK_BYTES + 12_345 {
+            // Lines of varying length, so chunk ends fall anywhere in one.
+            writeln!(text, "{:040X}:{}", i * 0x9E37_79B9, i % 977).unwrap();
+            i += 1;
+        }
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(&text).unwrap();
+        let pool = BufferPool::default();
+        let mut reader = SourceReader::open(file.path(), &pool).unwrap();
+        let mut rebuilt = Vec::new();
+        let mut chunks = 0;
+        while let Some(body) = reader.next_chunk().unwrap() {
+            let Body::Lines(lines) = body else {
+                panic!("a file gives lines")
+            };
+            assert_eq!(lines.text().last(), Some(&b'\n'), "chunk {chunks}");
+            rebuilt.extend_from_slice(lines.text());
+            pool.put(lines.buf);
+            chunks += 1;
+        }
+        assert_eq!(chunks, 4);
+        assert!(rebuilt == text, "the chunks are the file");
+        let facts = reader.finish(file.path());
+        assert_eq!(facts.size_bytes, Some(text.len() as u64));
+        assert_eq!(facts.blake3, blake3::hash(&text).to_hex().to_string());
     }
 }

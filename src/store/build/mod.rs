@@ -20,7 +20,7 @@ use crate::atomic_file;
 use anyhow::{bail, Context, Result};
 use assemble::{Assembler, SourceName};
 use indicatif::ProgressBar;
-use input::SourceReader;
+use input::{BufferPool, SourceReader};
 use parse::{Job, Parsed, Settings};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -60,10 +60,11 @@ pub fn build(options: &BuildOptions, progress: &ProgressBar) -> Result<Built> {
     if stdin_uses > 1 {
         bail!("standard input (-) can be given once");
     }
+    let pool = BufferPool::default();
     let mut readers = options
         .sources
         .iter()
-        .map(|p| SourceReader::open(p))
+        .map(|p| SourceReader::open(p, &pool))
         .collect::<Result<Vec<_>>>()?;
     let mirrors = readers.iter().filter(|r| r.is_mirror()).count();
     if mirrors != 0 && mirrors != readers.len() {
@@ -140,10 +141,15 @@ pub fn build(options: &BuildOptions, progress: &ProgressBar) -> Result<Built> {
         });
         for _ in 0..workers {
             let (job_rx, done_tx, settings) = (Arc::clone(&job_rx), done_tx.clone(), &settings);
+            let pool = pool.clone();
             scope.spawn(move || loop {
                 let job = job_rx.lock().expect("no panic holding the queue").recv();
                 let Ok(job) = job else { return };
-                if done_tx.send(parse::parse(job, settings)).is_err() {
+                let parsed = parse::parse(&job, settings);
+                if let parse::Body::Lines(lines) = job.body {
+                    pool.put(lines.buf);
+                }
+                if done_tx.send(parsed).is_err() {
                     return;
                 }
             });
@@ -227,7 +233,7 @@ fn assemble_in_order(assembler: &mut Assembler, done: Receiver<Parsed>) -> Resul
 
 fn body_len(body: &parse::Body) -> u64 {
     match body {
-        parse::Body::Lines(b) => b.len() as u64,
+        parse::Body::Lines(lines) => lines.len as u64,
         parse::Body::PrefixFiles(files) => files.iter().map(|f| f.bytes.len() as u64).sum(),
     }
 }

@@ -8,7 +8,7 @@
 //! the records, so that the one serial thread only copies bytes.
 
 use super::super::layout::{Shape, INLINE_MAX, OVERFLOW};
-use crate::hash::{decode_hex, HashKind};
+use crate::hash::HashKind;
 use crate::hibp::{body, prefix};
 use crate::sorted_key::Key;
 use std::path::PathBuf;
@@ -29,9 +29,28 @@ pub(super) struct Job {
 
 pub(super) enum Body {
     /// Whole `HASH:COUNT` lines of a sorted file.
-    Lines(Vec<u8>),
+    Lines(Lines),
     /// Whole prefix files of a mirror, in prefix order.
     PrefixFiles(Vec<PrefixFile>),
+}
+
+/// The first `len` bytes of a (recycled) buffer.
+pub(super) struct Lines {
+    pub buf: Vec<u8>,
+    pub len: usize,
+}
+
+impl Lines {
+    pub fn text(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl From<Vec<u8>> for Lines {
+    fn from(buf: Vec<u8>) -> Lines {
+        let len = buf.len();
+        Lines { buf, len }
+    }
 }
 
 pub(super) struct PrefixFile {
@@ -147,10 +166,9 @@ impl<'a> Chunk<'a> {
         }
     }
 
-    /// Take one entry (`hash` is `kind.bytes()` long).
-    #[inline]
-    fn push(&mut self, hash: &[u8], count: u64) -> Result<(), Problem> {
-        let key = Key::new(hash);
+    /// Take one entry.
+    #[inline(always)]
+    fn push(&mut self, key: Key, count: u64) -> Result<(), Problem> {
         let top = key.top();
         let out = &mut self.out;
         match out.last {
@@ -170,13 +188,13 @@ impl<'a> Chunk<'a> {
         }
         bump(&mut out.buckets, (top >> 40) as u32, true);
         let shape = &self.settings.shape;
-        out.records.extend_from_slice(shape.key(hash));
-        if count > INLINE_MAX {
-            out.records.push(OVERFLOW);
+        let inline = if count > INLINE_MAX {
             out.overflow.push((out.kept, count));
+            OVERFLOW
         } else {
-            out.records.push(count as u8);
-        }
+            count as u8
+        };
+        shape.push_record(key, inline, &mut out.records);
         if !shape.full_keys && out.last_kept == Some(top) {
             out.collisions += 1;
         }
@@ -232,26 +250,25 @@ fn bump(runs: &mut Vec<Run>, at: u32, kept: bool) {
 }
 
 /// Parse one job.
-pub(super) fn parse(job: Job, settings: &Settings) -> Parsed {
+pub(super) fn parse(job: &Job, settings: &Settings) -> Parsed {
     match &job.body {
-        Body::Lines(bytes) => parse_lines(&job, bytes, settings),
-        Body::PrefixFiles(files) => parse_prefix_files(&job, files, settings),
+        Body::Lines(lines) => parse_lines(job, lines.text(), settings),
+        Body::PrefixFiles(files) => parse_prefix_files(job, files, settings),
     }
 }
 
 fn parse_lines(job: &Job, bytes: &[u8], settings: &Settings) -> Parsed {
     let kind = settings.shape.kind;
     let mut chunk = Chunk::new(settings, job, bytes.len());
-    let mut hash = [0u8; 20];
     let mut at = 0;
     let mut line_no = 0u64;
     while at < bytes.len() {
         line_no += 1;
         let rest = &bytes[at..];
-        let parsed = match well_formed_line(rest, kind, &mut hash) {
-            Some((count, len)) => {
+        let line = match well_formed_line(rest, kind.hex_len()) {
+            Some((key, count, len)) => {
                 at += len;
-                chunk.push(&hash[..kind.bytes()], count)
+                Ok((key, count))
             }
             None => {
                 // Not the usual shape: the one set of line rules decides.
@@ -259,33 +276,31 @@ fn parse_lines(job: &Job, bytes: &[u8], settings: &Settings) -> Parsed {
                 let line = &rest[..end];
                 at += end + 1;
                 match body::split_line(line, kind.hex_len()) {
-                    Some((hex, count)) if decode_hex(hex, &mut hash[..kind.bytes()]) => {
-                        chunk.push(&hash[..kind.bytes()], count)
-                    }
-                    _ => Err(misread(line, kind)),
+                    Some((hex, count)) => Key::from_hex(hex)
+                        .map(|key| (key, count))
+                        .ok_or_else(|| misread(line, kind)),
+                    None => Err(misread(line, kind)),
                 }
             }
         };
-        if let Err(problem) = parsed {
+        if let Err(problem) = line.and_then(|(key, count)| chunk.push(key, count)) {
             return chunk.fail(line_no, None, problem);
         }
     }
     chunk.finish()
 }
 
-/// The hot path: a line at the start of `rest` that is exactly a hash of
-/// `kind`, `:`, 1 to 19 digits and an LF, CRLF or the end, decoded into
-/// `hash` in one pass; its count and length with the line end. None for
-/// anything else, which [`body::split_line`] then judges (it accepts
-/// exactly the same lines).
+/// The hot path: a line at the start of `rest` that is exactly `width` hex
+/// digits, `:`, 1 to 19 digits and an LF, CRLF or the end; its key, count
+/// and length with the line end. None for anything else, which
+/// [`body::split_line`] then judges (it accepts exactly the same lines).
 #[inline(always)]
-fn well_formed_line(rest: &[u8], kind: HashKind, hash: &mut [u8; 20]) -> Option<(u64, usize)> {
-    let w = kind.hex_len();
-    if rest.len() <= w + 1 || rest[w] != b':' || !decode_hex(&rest[..w], &mut hash[..kind.bytes()])
-    {
+fn well_formed_line(rest: &[u8], width: usize) -> Option<(Key, u64, usize)> {
+    if rest.len() <= width + 1 || rest[width] != b':' {
         return None;
     }
-    let digits_from = w + 1;
+    let key = Key::from_hex(&rest[..width])?;
+    let digits_from = width + 1;
     let limit = rest.len().min(digits_from + 19);
     let mut count = 0u64;
     let mut i = digits_from;
@@ -297,10 +312,10 @@ fn well_formed_line(rest: &[u8], kind: HashKind, hash: &mut [u8; 20]) -> Option<
         return None;
     }
     match (rest.get(i), rest.get(i + 1)) {
-        (None, _) => Some((count, i)),
-        (Some(b'\n'), _) => Some((count, i + 1)),
-        (Some(b'\r'), Some(b'\n')) => Some((count, i + 2)),
-        (Some(b'\r'), None) => Some((count, i + 1)),
+        (None, _) => Some((key, count, i)),
+        (Some(b'\n'), _) => Some((key, count, i + 1)),
+        (Some(b'\r'), Some(b'\n')) => Some((key, count, i + 2)),
+        (Some(b'\r'), None) => Some((key, count, i + 1)),
         _ => None,
     }
 }
@@ -325,7 +340,6 @@ fn parse_prefix_files(job: &Job, files: &[PrefixFile], settings: &Settings) -> P
     let mut chunk = Chunk::new(settings, job, bytes);
     chunk.out.first_file = files.first().map(|f| f.path.clone());
     let mut full_hex = [0u8; 40];
-    let mut hash = [0u8; 20];
     for file in files {
         chunk.out.files.push(file.prefix);
         full_hex[..prefix::DIGITS].copy_from_slice(prefix::hex(file.prefix).as_bytes());
@@ -337,9 +351,11 @@ fn parse_prefix_files(job: &Job, files: &[PrefixFile], settings: &Settings) -> P
             }
             entries += 1;
             full_hex[prefix::DIGITS..kind.hex_len()].copy_from_slice(suffix);
-            let ok = decode_hex(&full_hex[..kind.hex_len()], &mut hash[..kind.bytes()]);
-            debug_assert!(ok, "body::read passes hex suffixes only");
-            pushed = chunk.push(&hash[..kind.bytes()], count);
+            // body::read passes hex suffixes only: None cannot happen.
+            pushed = match Key::from_hex(&full_hex[..kind.hex_len()]) {
+                Some(key) => chunk.push(key, count),
+                None => Err(misread(suffix, kind)),
+            };
         });
         let failure = match (read, pushed) {
             (Err(e), _) => Some((e.line, Problem::Body(e.to_string()))),
@@ -370,7 +386,7 @@ mod tests {
         Job {
             seq: 0,
             source: 0,
-            body: Body::Lines(text.as_bytes().to_vec()),
+            body: Body::Lines(text.as_bytes().to_vec().into()),
         }
     }
 
@@ -380,7 +396,7 @@ mod tests {
     #[test]
     fn lines_become_records_with_inline_and_overflow_counts() {
         let text = format!("{PASSWORD}:3861493\r\n{ABC}:12\r\n");
-        let p = parse(job(&text), &settings(1));
+        let p = parse(&job(&text), &settings(1));
         assert!(p.error.is_none());
         assert_eq!((p.lines, p.kept, p.dropped), (2, 2, 0));
         // 8-bit buckets: 7 key bytes after the first byte, then the count.
@@ -405,7 +421,7 @@ mod tests {
 
     #[test]
     fn min_count_drops_entries_but_not_their_coverage() {
-        let p = parse(job(&format!("{PASSWORD}:3\n{ABC}:12\n")), &settings(10));
+        let p = parse(&job(&format!("{PASSWORD}:3\n{ABC}:12\n")), &settings(10));
         assert_eq!((p.lines, p.kept, p.dropped), (2, 1, 1));
         assert_eq!(
             p.prefixes[0],
@@ -446,7 +462,7 @@ mod tests {
             ),
         ];
         for (text, problem) in cases {
-            let error = parse(job(&text), &settings(1)).error.expect("refused");
+            let error = parse(&job(&text), &settings(1)).error.expect("refused");
             assert_eq!((error.line, &error.problem), (2, &problem), "{problem:?}");
             assert!(!problem.describe().contains(PASSWORD));
         }
@@ -471,7 +487,7 @@ mod tests {
             source: 0,
             body: Body::PrefixFiles(files),
         };
-        let p = parse(j, &settings(1));
+        let p = parse(&j, &settings(1));
         assert!(p.error.is_none());
         assert_eq!((p.lines, p.kept), (2, 2), "the padding line is dropped");
         assert_eq!(p.files, [0x5BAA6, 0xA9993]);
@@ -480,7 +496,7 @@ mod tests {
             source: 0,
             body: Body::PrefixFiles(vec![file(0x5BAA6, "xyz:1\r\n")]),
         };
-        let error = parse(bad, &settings(1)).error.unwrap();
+        let error = parse(&bad, &settings(1)).error.unwrap();
         assert_eq!(error.line, 1);
         assert_eq!(error.file.unwrap(), PathBuf::from("5BAA6.txt"));
     }
