@@ -301,16 +301,14 @@ fn well_formed_line(rest: &[u8], width: usize) -> Option<(Key, u64, usize)> {
     }
     let key = Key::from_hex(&rest[..width])?;
     let digits_from = width + 1;
-    let limit = rest.len().min(digits_from + 19);
-    let mut count = 0u64;
-    let mut i = digits_from;
-    while i < limit && rest[i].is_ascii_digit() {
-        count = count * 10 + u64::from(rest[i] - b'0');
-        i += 1;
+    let (count, i) = match rest.get(digits_from..digits_from + 8) {
+        Some(eight) => short_count(eight.try_into().expect("8 bytes")),
+        None => None,
     }
-    if i == digits_from {
-        return None;
-    }
+    .map_or_else(
+        || long_count(rest, digits_from),
+        |(c, n)| Some((c, digits_from + n)),
+    )?;
     match (rest.get(i), rest.get(i + 1)) {
         (None, _) => Some((key, count, i)),
         (Some(b'\n'), _) => Some((key, count, i + 1)),
@@ -318,6 +316,43 @@ fn well_formed_line(rest: &[u8], width: usize) -> Option<(Key, u64, usize)> {
         (Some(b'\r'), None) => Some((key, count, i + 1)),
         _ => None,
     }
+}
+
+/// A count of 1 to 7 digits at the start of `eight` and its digit count,
+/// without a loop: one branch-free pass over a word (the digits' width
+/// varies line to line, and a loop's exit would be mispredicted on most
+/// lines). None for a longer count or no digit at all.
+#[inline(always)]
+fn short_count(eight: &[u8; 8]) -> Option<(u64, usize)> {
+    let word = u64::from_le_bytes(*eight);
+    let less = word.wrapping_sub(0x3030_3030_3030_3030);
+    // High bit of a byte: below '0' (it borrowed) or above '9'. Bytes
+    // after the first such byte may be wrong (a borrow), and are not used.
+    let not_digit = (less | less.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080;
+    let digits = (not_digit.trailing_zeros() / 8) as usize;
+    if digits == 0 || digits == 8 {
+        return None;
+    }
+    // The digits, first one in the low byte, moved up so that zero bytes
+    // pad them as leading zeros; then pairs, quads and the eight combine.
+    let v = less << (8 * (8 - digits));
+    let v = (v & 0x0F0F_0F0F_0F0F_0F0F).wrapping_mul(10 << 8 | 1) >> 8;
+    let v = (v & 0x00FF_00FF_00FF_00FF).wrapping_mul(100 << 16 | 1) >> 16;
+    let v = (v & 0x0000_FFFF_0000_FFFF).wrapping_mul(10_000 << 32 | 1) >> 32;
+    Some((v, digits))
+}
+
+/// A count of 1 to 19 digits from `from`, digit by digit; its value and
+/// where it ends.
+fn long_count(rest: &[u8], from: usize) -> Option<(u64, usize)> {
+    let limit = rest.len().min(from + 19);
+    let mut count = 0u64;
+    let mut i = from;
+    while i < limit && rest[i].is_ascii_digit() {
+        count = count * 10 + u64::from(rest[i] - b'0');
+        i += 1;
+    }
+    (i > from).then_some((count, i))
 }
 
 /// Why a line did not parse: the other hash kind's width, or anything else.
@@ -416,6 +451,36 @@ mod tests {
         assert_eq!(
             p.buckets.iter().map(|r| r.at).collect::<Vec<_>>(),
             [0x5BAA61, 0xA9993E]
+        );
+    }
+
+    #[test]
+    fn word_at_a_time_counts_agree_with_digit_by_digit() {
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        for digits in [
+            "1", "9", "10", "254", "255", "3861493", "1234567", "0", "0012",
+        ] {
+            for end in ["\r\n", "\n", ":x", "A", "/", "\u{7f}"] {
+                cases.push(format!("{digits}{end}xxxxxxxx").into_bytes());
+            }
+        }
+        cases.push(b"12345678\r\nxx".to_vec());
+        cases.push(b"\r\n1234567".to_vec());
+        cases.push(b":1234567".to_vec());
+        for case in &cases {
+            let eight: &[u8; 8] = case[..8].try_into().unwrap();
+            let long = long_count(case, 0);
+            match short_count(eight) {
+                Some((count, n)) => assert_eq!(Some((count, n)), long, "{case:?}"),
+                // Only counts too long for one word, or no count at all.
+                None => assert!(long.is_none_or(|(_, n)| n >= 8), "{case:?}"),
+            }
+        }
+        assert_eq!(short_count(b"3861493\r"), Some((3_861_493, 7)));
+        assert_eq!(short_count(b"12345678"), None);
+        assert_eq!(
+            long_count(b"12345678901\r\n", 0),
+            Some((12_345_678_901, 11))
         );
     }
 
