@@ -149,17 +149,11 @@ pub(crate) fn describe(name: &str, density: &Density, gaps: &[Gap], hashes: usiz
 mod tests {
     use super::*;
 
-    fn key(top: u64) -> Key {
-        let mut b = [0u8; 20];
-        b[..8].copy_from_slice(&top.to_be_bytes());
-        Key::new(&b)
-    }
-
     fn density(lines: u64, first: u64, last: u64) -> Density {
         Density {
             lines,
-            first: key(first),
-            last: key(last),
+            first: Key::from_top(first),
+            last: Key::from_top(last),
         }
     }
 
@@ -192,19 +186,22 @@ mod tests {
     #[test]
     fn queries_inside_gaps_are_unchecked_bounding_lines_are_not() {
         let keys = [1u64, 10, 11, 19, 20, 21, 500];
-        let flat: Vec<u8> = keys.iter().flat_map(|k| key(*k).bytes().to_vec()).collect();
+        let flat: Vec<u8> = keys
+            .iter()
+            .flat_map(|k| Key::from_top(*k).bytes().to_vec())
+            .collect();
         let hashes = Hashes::new(20, &flat);
         let gaps = [
             Gap {
                 after: None,
-                before: Some(key(10)),
+                before: Some(Key::from_top(10)),
             },
             Gap {
-                after: Some(key(10)),
-                before: Some(key(20)),
+                after: Some(Key::from_top(10)),
+                before: Some(Key::from_top(20)),
             },
             Gap {
-                after: Some(key(400)),
+                after: Some(Key::from_top(400)),
                 before: None,
             },
         ];

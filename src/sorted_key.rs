@@ -55,6 +55,15 @@ impl Key {
         })
     }
 
+    /// The key whose first 8 bytes are `top` and the rest zero.
+    #[cfg(test)]
+    pub(crate) fn from_top(top: u64) -> Key {
+        Key {
+            head: u128::from(top) << 64,
+            tail: 0,
+        }
+    }
+
     /// Back to bytes (NTLM uses the first 16).
     pub(crate) fn bytes(self) -> [u8; 20] {
         let mut out = [0u8; 20];

@@ -10,26 +10,6 @@ use common::*;
 use credaudit::hash::{encode_hex, sha1};
 use std::collections::BTreeSet;
 
-/// xorshift64*: the same random corpus on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn hash(&mut self) -> [u8; 20] {
-        let mut h = [0u8; 20];
-        for chunk in h.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next().to_be_bytes()[..chunk.len()]);
-        }
-        h
-    }
-}
-
 /// Passwords of ordinary accounts: long, distinct, no policy finding.
 fn password(i: usize) -> String {
     format!("Fail-Closed-{i:05}!")

@@ -156,6 +156,17 @@ impl Run {
         self
     }
 
+    /// Assert that standard error says `text`.
+    #[track_caller]
+    pub fn says(&self, text: &str) -> &Run {
+        assert!(
+            self.stderr.contains(text),
+            "{text:?} not in:\n{}",
+            self.stderr
+        );
+        self
+    }
+
     /// The reset list's rows: account, origin, reasons, max_count, sources,
     /// account_status, severity, shared_group, shared_size.
     pub fn rows(&self) -> Vec<Vec<String>> {
@@ -203,3 +214,24 @@ pub fn hibp_file(entries: &[(&str, u64)]) -> String {
 pub const SHA1_PASSWORD: &str = "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8";
 pub const NTLM_PASSWORD: &str = "8846F7EAEE8FB117AD06BDD830B7586C";
 pub const SHA1_123456: &str = "7C4A8D09CA3762AF61E59520943DC26494F8941B";
+
+/// xorshift64*: the same random data on every run.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A random 20-byte hash.
+    pub fn hash(&mut self) -> [u8; 20] {
+        let mut h = [0u8; 20];
+        for chunk in h.chunks_mut(8) {
+            chunk.copy_from_slice(&self.next().to_be_bytes()[..chunk.len()]);
+        }
+        h
+    }
+}

@@ -168,12 +168,6 @@ impl Coverage {
 mod tests {
     use super::*;
 
-    fn key(top: u64) -> Key {
-        let mut b = [0u8; 20];
-        b[..8].copy_from_slice(&top.to_be_bytes());
-        Key::new(&b)
-    }
-
     #[test]
     fn missing_prefix_files_become_merged_stretches() {
         let mut c = Coverage::default();
@@ -206,7 +200,10 @@ mod tests {
         // 1,001 lines evenly over the lower half, then nothing: the upper
         // half is an end gap; one hole of 100 mean gaps in the middle.
         let g = (u64::MAX / 2) / 1000;
-        c.bounds(Some(key(g / 2)), Some(key(g / 2 + 1000 * g)));
+        c.bounds(
+            Some(Key::from_top(g / 2)),
+            Some(Key::from_top(g / 2 + 1000 * g)),
+        );
         c.note_gap(g * 300, g * 400);
         c.note_gap(g * 10, g * 18);
         let j = c.judge(1001, false);
