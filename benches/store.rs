@@ -14,7 +14,8 @@
 //!    with prevalence counts of HIBP's heavy-tailed shape (3 % above 254,
 //!    the store's overflow entries), and an export of 1M plaintext accounts
 //!    of which every tenth uses one of the leaked passwords;
-//! 2. picks its mode from the free disk (statvfs): with room for the text,
+//! 2. picks its mode from the free disk (statvfs): with room for the text
+//!    and the store (about 55 GB at 1e9, 3 GB of it left for others),
 //!    **text mode** writes the text and, in one run, times a cold
 //!    sequential read of it (`cat TEXT > /dev/null`), the build from it,
 //!    then the audits against the store (warm and cold) beside the audits
@@ -22,9 +23,10 @@
 //!    with less, **pipe mode** pipes the generator into `index build -` and
 //!    times the store alone (the text figures are then quoted, not
 //!    measured). `CREDAUDIT_STORE_BENCH_MODE=text|pipe` forces one;
-//! 3. also times `index verify` beside a cold read of the store, and the
-//!    build from a gzip corpus of min(lines, 1e8) lines (decompression
-//!    bound: MB/s of compressed input and lines/s) beside `gzip -dc`;
+//! 3. also times `index verify` beside a cold read of the store and, last
+//!    (once the text and the store are deleted), the build from a gzip
+//!    corpus of min(lines, 1e8) lines (bound by decompression: MB/s of
+//!    compressed input and lines/s) beside `gzip -dc`;
 //! 4. checks every run's answer (a build: exit 0, `index info` counts every
 //!    line; an audit: exit 1, exactly the 100,000 leaked accounts flagged in
 //!    its summary and reset list), so no timing of a wrong answer is
@@ -80,12 +82,15 @@ const WARM_VS_TEXT: f64 = 20.0;
 /// Cold audit: at most this times a cold `cat` of the store.
 const COLD_VS_CAT: f64 = 1.5;
 
-/// Bytes per line of the store while sizing the disk it needs: an upper
-/// bound (7-byte records at 1e8, 8 while `index build -` still has to
-/// narrow them, plus 3 % overflow entries of 16 bytes and their spill).
-const STORE_BYTES_PER_LINE: f64 = 9.0;
-/// Compressed size of the gzip corpus over its text, for sizing.
-const GZIP_RATIO: f64 = 0.65;
+/// Disk per line of a store while it is built, for sizing: upper bounds.
+/// From a file: 7-byte records (6 above 2^27 lines), 3 % of lines with a
+/// 16-byte overflow entry, held twice (spilled, then in the store).
+const BUILD_BYTES_PER_LINE: f64 = 8.0;
+/// From a stream (`-`, compressed): 8-byte records until the count is known
+/// and they are narrowed.
+const STREAM_BUILD_BYTES_PER_LINE: f64 = 9.0;
+/// Compressed size of the gzip corpus over its text (0.53 measured).
+const GZIP_RATIO: f64 = 0.6;
 /// Free disk left for everyone else on the machine.
 const DISK_MARGIN: u64 = 3 << 30;
 
@@ -278,6 +283,28 @@ impl Bench {
     fn line_bytes(&self) -> f64 {
         let chunk = self.plan(self.lines, SEED).chunk(0);
         chunk.len() as f64 / memchr::memchr_iter(b'\n', &chunk).count().max(1) as f64
+    }
+
+    /// Free disk a run in `mode` needs at its fullest: the text (if
+    /// missing) and the store, then the gzip corpus and the store built
+    /// from it (the first two are deleted by then unless kept), and the
+    /// margin left for others.
+    fn disk_needed(&self, mode: Mode, keep: bool) -> u64 {
+        let line_bytes = self.line_bytes();
+        let missing = |p: &Path, bytes: f64| if p.exists() { 0 } else { bytes as u64 };
+        let lines = self.lines as f64;
+        let first = match mode {
+            Mode::Text => {
+                missing(&self.files.text, lines * line_bytes)
+                    + (lines * BUILD_BYTES_PER_LINE) as u64
+            }
+            Mode::Pipe => (lines * STREAM_BUILD_BYTES_PER_LINE) as u64,
+        };
+        let gzip_lines = self.gzip_lines as f64;
+        let gzip = missing(&self.files.gzip, gzip_lines * line_bytes * GZIP_RATIO)
+            + (gzip_lines * STREAM_BUILD_BYTES_PER_LINE) as u64;
+        let data = if keep { first + gzip } else { first.max(gzip) };
+        data + ACCOUNTS * 40 + DISK_MARGIN
     }
 
     fn gzip_corpus(&self) -> io::Result<()> {
@@ -721,6 +748,8 @@ impl Bench {
     /// The build from a gzip corpus, beside `gzip -dc` of it; both cold.
     fn gzip_runs(&mut self) -> io::Result<()> {
         let (gz, out) = (self.files.gzip.clone(), self.files.gzip_store.clone());
+        println!("\n[generating the gzip corpus]");
+        self.gzip_corpus()?;
         let compressed = file_len(&gz);
         println!(
             "\n[gzip: build from {} lines, {:.2} GB compressed, cold]",
@@ -814,53 +843,28 @@ fn main() -> io::Result<()> {
         rows: Vec::new(),
     };
 
-    // Disk: what the missing files need, against what is free.
-    let line_bytes = bench.line_bytes();
-    let missing = |p: &Path, bytes: f64| if p.exists() { 0 } else { bytes as u64 };
-    let text_bytes = missing(&bench.files.text, lines as f64 * line_bytes);
-    let common_bytes = missing(
-        &bench.files.gzip,
-        gzip_lines as f64 * line_bytes * GZIP_RATIO,
-    ) + ((lines + gzip_lines) as f64 * STORE_BYTES_PER_LINE) as u64
-        + ACCOUNTS * 40
-        + DISK_MARGIN;
     let free = free_bytes(&dir)?;
+    let (text_need, pipe_need) = (
+        bench.disk_needed(Mode::Text, keep),
+        bench.disk_needed(Mode::Pipe, keep),
+    );
     let (mode, why) = match std::env::var("CREDAUDIT_STORE_BENCH_MODE").as_deref() {
-        Ok("text") => (
-            Mode::Text,
-            "forced by CREDAUDIT_STORE_BENCH_MODE".to_string(),
-        ),
-        Ok("pipe") => (
-            Mode::Pipe,
-            "forced by CREDAUDIT_STORE_BENCH_MODE".to_string(),
-        ),
-        _ if free >= text_bytes + common_bytes => (
-            Mode::Text,
-            format!(
-                "{:.1} GB free >= {:.1} GB needed (text {:.1} + store, gzip, margin {:.1})",
-                gb(free),
-                gb(text_bytes + common_bytes),
-                gb(text_bytes),
-                gb(common_bytes)
-            ),
-        ),
-        _ => (
-            Mode::Pipe,
-            format!(
-                "{:.1} GB free < {:.1} GB for text mode (text {:.1} + store, gzip, margin {:.1})",
-                gb(free),
-                gb(text_bytes + common_bytes),
-                gb(text_bytes),
-                gb(common_bytes)
-            ),
-        ),
+        Ok("text") => (Mode::Text, "forced by CREDAUDIT_STORE_BENCH_MODE"),
+        Ok("pipe") => (Mode::Pipe, "forced by CREDAUDIT_STORE_BENCH_MODE"),
+        _ if free >= text_need => (Mode::Text, "room for the text"),
+        _ => (Mode::Pipe, "no room for the text"),
     };
-    if mode == Mode::Pipe && free < common_bytes {
+    let why = format!(
+        "{why}: {:.1} GB free; text mode needs {:.1} GB at its fullest, pipe mode {:.1} (with {:.1} left over)",
+        gb(free),
+        gb(text_need),
+        gb(pipe_need),
+        gb(DISK_MARGIN)
+    );
+    if free < pipe_need.min(text_need) {
         return Err(io::Error::other(format!(
-            "{:.1} GB free in {}: not even pipe mode fits (store, gzip corpus, margin: {:.1} GB)",
-            gb(free),
-            dir.display(),
-            gb(common_bytes)
+            "not enough free disk in {} ({why})",
+            dir.display()
         )));
     }
 
@@ -868,7 +872,7 @@ fn main() -> io::Result<()> {
         "credaudit store benchmark, {}: {} corpus lines ({:.1} bytes each), {} accounts ({} leaked), {reps} reps (median wall, max RSS), {} cores, {:.1} GiB RAM",
         today(),
         count_label(lines),
-        line_bytes,
+        bench.line_bytes(),
         count_label(ACCOUNTS),
         leaked_count,
         std::thread::available_parallelism().map_or(0, |n| n.get()),
@@ -903,12 +907,10 @@ fn main() -> io::Result<()> {
         let plan = bench.plan(lines, SEED);
         ensure_file(&bench.files.text, |w| plan.write(w))?;
     }
-    bench.gzip_corpus()?;
     println!(
-        "  generation time this run: {:.1} s; text {:.2} GB, gzip {:.2} GB",
+        "  generation time this run: {:.1} s; text {:.2} GB",
         started.elapsed().as_secs_f64(),
         gb(file_len(&bench.files.text)),
-        gb(file_len(&bench.files.gzip))
     );
 
     let facts = match mode {
@@ -926,6 +928,11 @@ fn main() -> io::Result<()> {
             println!("\n[text search and merge: not measured in pipe mode (no text on disk); README quotes 47.7 s for 1M accounts against a 1e9-line text]");
             bench.warm_row(&warm, None);
         }
+    }
+    if !keep {
+        // The gzip part needs the disk the text and the store took.
+        remove_if_present(&bench.files.text)?;
+        remove_if_present(&bench.files.store)?;
     }
     bench.gzip_runs()?;
 
