@@ -465,6 +465,17 @@ fn mb_per_s(bytes: u64, secs: f64) -> f64 {
     bytes as f64 / 1e6 / secs.max(1e-9)
 }
 
+/// Whether no run of a row had a wrong answer.
+fn unfailed(problems: &[&Option<String>]) -> bool {
+    problems.iter().all(|p| p.is_none())
+}
+
+/// The result of a row without a target: information, or FAIL when a run
+/// answered wrong.
+fn info(problems: &[&Option<String>]) -> Option<bool> {
+    (!unfailed(problems)).then_some(false)
+}
+
 fn note(problems: &[&Option<String>], extra: String) -> String {
     format!("{}; {extra}", problem_note(problems))
 }
@@ -563,7 +574,7 @@ impl Bench {
     }
 
     fn store_size(&mut self, facts: Option<StoreFacts>) {
-        let (limit, at) = if self.lines > 100_000_000 {
+        let (limit, at) = if self.billion_targets() {
             (BYTES_PER_HASH_1E9, "1e9")
         } else {
             (BYTES_PER_HASH_1E8, "1e8")
@@ -621,7 +632,7 @@ impl Bench {
             base: Some(cat.stats),
             ratio: Some(verify.stats.wall / cat.stats.wall),
             target: "(report) vs cold cat".into(),
-            pass: None,
+            pass: info(&[&verify.problem, &cat.problem]),
             note: note(
                 &[&verify.problem, &cat.problem],
                 format!(
@@ -650,13 +661,27 @@ impl Bench {
             &Repeat::each_after(self.reps, &prepare),
         )?;
         let ratio = cold.stats.wall / cat.stats.wall;
+        let problems = [&cold.problem, &cat.problem];
+        // The issue sets this target at a billion lines; below, the fixed
+        // cost of reading and hashing 1M accounts outweighs the store read.
+        let (target, pass) = if self.billion_targets() {
+            (
+                format!("<= {COLD_VS_CAT}x cold cat (1e9)"),
+                Some(unfailed(&problems) && ratio <= COLD_VS_CAT),
+            )
+        } else {
+            (
+                format!("(at 1e9: <= {COLD_VS_CAT}x cold cat)"),
+                info(&problems),
+            )
+        };
         self.rows.push(Row {
             scenario: format!("{} accounts vs store (cold)", count_label(ACCOUNTS)),
             ours: Some(cold.stats),
             base: Some(cat.stats),
             ratio: Some(ratio),
-            target: format!("<= {COLD_VS_CAT}x cold cat"),
-            pass: Some(cold.problem.is_none() && cat.problem.is_none() && ratio <= COLD_VS_CAT),
+            target,
+            pass,
             note: note(
                 &[&cold.problem, &cat.problem],
                 format!("base: cat of the store; last rep ms: {}", cold.durations),
@@ -666,25 +691,33 @@ impl Bench {
     }
 
     /// The warm row: against the text search when there is one.
+    /// Whether the billion-line targets apply (else the 1e8 ones).
+    fn billion_targets(&self) -> bool {
+        self.lines > 100_000_000
+    }
+
     fn warm_row(&mut self, warm: &AuditResult, search: Option<&AuditResult>) {
-        let (limit, at) = if self.lines > 100_000_000 {
+        let big = self.billion_targets();
+        let (limit, at) = if big {
             (WARM_MAX_1E9, "1e9")
         } else {
             (WARM_MAX_1E8, "1e8")
         };
         let ratio = search.map(|s| s.stats.wall / warm.stats.wall);
-        let fast = warm.problem.is_none() && warm.stats.wall <= limit;
-        let (target, pass) = match ratio {
-            Some(r) => (
-                format!("<= {limit} s (at {at}), >= {WARM_VS_TEXT}x search"),
-                fast && r >= WARM_VS_TEXT && search.is_some_and(|s| s.problem.is_none()),
-            ),
-            None => (format!("<= {limit} s (at {at})"), fast),
-        };
         let mut problems = vec![&warm.problem];
         if let Some(s) = search {
             problems.push(&s.problem);
         }
+        let fast = unfailed(&problems) && warm.stats.wall <= limit;
+        // The 20x is set at a billion lines, where the text no longer fits
+        // in memory; at 1e8 both are in the page cache.
+        let (target, pass) = match ratio {
+            Some(r) if big => (
+                format!("<= {limit} s, >= {WARM_VS_TEXT}x search (1e9)"),
+                fast && r >= WARM_VS_TEXT,
+            ),
+            _ => (format!("<= {limit} s (at {at})"), fast),
+        };
         self.rows.push(Row {
             scenario: format!("{} accounts vs store (warm)", count_label(ACCOUNTS)),
             ours: Some(warm.stats),
@@ -738,7 +771,7 @@ impl Bench {
                 base: None,
                 ratio: None,
                 target: "(same data, same run)".into(),
-                pass: None,
+                pass: info(&[&r.problem]),
                 note: note(&[&r.problem], format!("last rep ms: {}", r.durations)),
             });
         }
@@ -781,15 +814,16 @@ impl Bench {
             }
         };
         let secs = build.stats.wall;
+        let base_problem = base.as_ref().and_then(|b| b.problem.clone());
         self.rows.push(Row {
             scenario: format!("build from gzip {} (cold)", count_label(self.gzip_lines)),
             ours: Some(build.stats),
             base: base.as_ref().map(|b| b.stats),
             ratio: base.as_ref().map(|b| secs / b.stats.wall),
             target: "(report) vs gzip -dc".into(),
-            pass: None,
+            pass: info(&[&build.problem, &base_problem]),
             note: note(
-                &[&build.problem, &base.and_then(|b| b.problem)],
+                &[&build.problem, &base_problem],
                 format!(
                     "{:.0} MB/s of gzip, {:.0} MB/s of text, {:.2} M lines/s",
                     mb_per_s(compressed, secs),
@@ -895,10 +929,6 @@ fn main() -> io::Result<()> {
         env!("CARGO_BIN_EXE_credaudit")
     );
     println!("built from: {}", source_version());
-    println!(
-        "peak-RSS floor of the measurement (`true` as the child): {:.1} MiB",
-        mib(measure_floor()?)
-    );
 
     println!("\n[generating data]");
     let started = Instant::now();
@@ -937,8 +967,9 @@ fn main() -> io::Result<()> {
     bench.gzip_runs()?;
 
     println!(
-        "\n[results] {} lines, mode {mode:?}; wall = median of {reps} reps; cpu = median user+sys s; MiB = largest peak RSS; cold = the files evicted before each rep; load now {}",
+        "\n[results] {} lines, mode {mode:?}; wall = median of {reps} reps; cpu = median user+sys s; MiB = largest peak RSS (floor now, `true` as the child: {:.1} MiB); cold = the files evicted before each rep; load now {}",
         count_label(lines),
+        mib(measure_floor()?),
         loadavg()
     );
     print_table(&bench.rows);
