@@ -25,14 +25,13 @@
 mod common;
 
 use common::corpus::*;
-use common::{loadavg, measure, Exit, Run};
+use common::*;
 use credaudit::hash;
 use rayon::prelude::*;
-use serde_json::Value;
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Target: peak RSS of the 10M-account audit, in MiB.
@@ -78,24 +77,6 @@ fn leaked_accounts(n: u64) -> u64 {
     n.div_ceil(LEAK_EVERY)
 }
 
-/// `100000000` -> `100m`, `1000` -> `1k`: file names say their size.
-fn count_label(n: u64) -> String {
-    if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
-        format!("{}m", n / 1_000_000)
-    } else if n >= 1000 && n.is_multiple_of(1000) {
-        format!("{}k", n / 1000)
-    } else {
-        n.to_string()
-    }
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
-}
-
 /// The generated files, by role.
 struct DataFiles {
     sha1_corpus: PathBuf,
@@ -119,13 +100,6 @@ impl DataFiles {
             ntlm_input: f(format!("ntlm-{}.txt", count_label(s.export_small))),
             sha1_hashes: f(format!("sha1-{}-hashes.txt", count_label(s.export_small))),
         }
-    }
-}
-
-fn bench_dir() -> PathBuf {
-    match std::env::var_os("CREDAUDIT_BENCH_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data"),
     }
 }
 
@@ -182,220 +156,8 @@ fn warm(path: &Path) -> io::Result<()> {
 }
 
 // ---------------------------------------------------------------------------
-// Measuring child processes
-// ---------------------------------------------------------------------------
-
-/// The peak RSS a child that does nothing is reported with.
-fn measure_floor() -> io::Result<u64> {
-    let run = measure(Command::new("true").stdout(Stdio::null()))?;
-    Ok(run.rss)
-}
-
-/// Which credaudit is measured: the commit, and the source files changed
-/// since (the binary is built from the working tree).
-fn source_version() -> String {
-    let git = |args: &[&str]| {
-        Command::new("git")
-            .arg("-C")
-            .arg(env!("CARGO_MANIFEST_DIR"))
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    let head = git(&["log", "-1", "--format=%h %s"]).unwrap_or_else(|| "unknown commit".into());
-    match git(&["status", "--porcelain", "--", "src", "Cargo.toml"]) {
-        Some(dirty) if !dirty.is_empty() => {
-            format!(
-                "{head} + uncommitted: {}",
-                dirty.lines().map(str::trim).collect::<Vec<_>>().join(", ")
-            )
-        }
-        _ => head,
-    }
-}
-
-/// A command line as a copy-pastable string.
-fn show(cmd: &Command) -> String {
-    let mut parts = vec![quote(cmd.get_program())];
-    parts.extend(cmd.get_args().map(quote));
-    let env: Vec<String> = cmd
-        .get_envs()
-        .filter_map(|(k, v)| v.map(|v| format!("{}={}", k.to_string_lossy(), quote(v))))
-        .collect();
-    if env.is_empty() {
-        parts.join(" ")
-    } else {
-        format!("{} {}", env.join(" "), parts.join(" "))
-    }
-}
-
-fn quote(s: &std::ffi::OsStr) -> String {
-    let s = s.to_string_lossy();
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@".contains(c))
-    {
-        s.into_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
-/// Median of the wall times and the largest peak RSS of some runs.
-#[derive(Clone, Copy)]
-struct Stats {
-    wall: f64,
-    rss: u64,
-    /// Median CPU seconds (0 when not measured).
-    cpu: f64,
-}
-
-fn stats(runs: &[Run]) -> Stats {
-    let mut walls: Vec<f64> = runs.iter().map(|r| r.wall.as_secs_f64()).collect();
-    walls.sort_by(f64::total_cmp);
-    let mut cpus: Vec<f64> = runs.iter().map(|r| r.cpu).collect();
-    cpus.sort_by(f64::total_cmp);
-    Stats {
-        wall: walls[walls.len() / 2],
-        rss: runs.iter().map(|r| r.rss).max().unwrap_or(0),
-        cpu: cpus[cpus.len() / 2],
-    }
-}
-
-fn mib(bytes: u64) -> f64 {
-    bytes as f64 / (1024.0 * 1024.0)
-}
-
-fn count_lines(path: &Path) -> io::Result<u64> {
-    let mut r = BufReader::with_capacity(1 << 20, File::open(path)?);
-    let mut n = 0;
-    loop {
-        let buf = r.fill_buf()?;
-        if buf.is_empty() {
-            return Ok(n);
-        }
-        n += memchr::memchr_iter(b'\n', buf).count() as u64;
-        let len = buf.len();
-        r.consume(len);
-    }
-}
-
-/// The last lines of a child's stderr, for error reports.
-fn tail(path: &Path) -> String {
-    let text = fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(5)..].join("\n")
-}
-
-// ---------------------------------------------------------------------------
 // credaudit runs
 // ---------------------------------------------------------------------------
-
-/// What one credaudit scenario observed.
-struct AuditResult {
-    stats: Stats,
-    /// From the last repetition's summary.
-    method: String,
-    durations: String,
-    /// `None` when the flagged counts were right, else what was wrong.
-    problem: Option<String>,
-}
-
-/// The binary `cargo bench` built, copied once into the output directory so
-/// that a rebuild of `target/release` during the run (another `cargo test
-/// --release`, say) cannot change what is measured halfway.
-fn frozen_binary(out_dir: &Path) -> io::Result<PathBuf> {
-    let frozen = out_dir.join("credaudit");
-    fs::copy(env!("CARGO_BIN_EXE_credaudit"), &frozen)?;
-    Ok(frozen)
-}
-
-fn credaudit_cmd(
-    exe: &Path,
-    input: &Path,
-    corpus: &Path,
-    lookup: &str,
-    out_dir: &Path,
-    tag: &str,
-) -> Command {
-    let mut cmd = Command::new(exe);
-    cmd.arg("audit")
-        .arg(input)
-        .arg("--corpus")
-        .arg(corpus)
-        .arg("-o")
-        .arg(out_dir.join(format!("{tag}-reset.csv")))
-        .arg("--summary")
-        .arg(out_dir.join(format!("{tag}-summary.json")))
-        .arg("--quiet");
-    if lookup != "auto" {
-        cmd.arg("--lookup").arg(lookup);
-    }
-    cmd
-}
-
-/// Check one run's exit code, summary and reset list against `expected`.
-fn check_audit(
-    run: &Run,
-    out_dir: &Path,
-    tag: &str,
-    stderr: &Path,
-    expected: u64,
-) -> Result<Value, String> {
-    if run.exit != Exit::Code(1) {
-        return Err(format!("{} (expected exit 1): {}", run.exit, tail(stderr)));
-    }
-    let text = fs::read_to_string(out_dir.join(format!("{tag}-summary.json")))
-        .map_err(|e| format!("summary: {e}"))?;
-    let summary: Value = serde_json::from_str(&text).map_err(|e| format!("summary JSON: {e}"))?;
-    let pwned = summary["accounts_flagged"]["pwned"].as_u64();
-    if pwned != Some(expected) {
-        return Err(format!(
-            "accounts_flagged.pwned = {pwned:?}, expected {expected}"
-        ));
-    }
-    let rows = count_lines(&out_dir.join(format!("{tag}-reset.csv")))
-        .map_err(|e| format!("reset list: {e}"))?;
-    if rows != expected + 1 {
-        return Err(format!(
-            "reset list has {} rows, expected {expected}",
-            rows.saturating_sub(1)
-        ));
-    }
-    Ok(summary)
-}
-
-fn lookup_methods(summary: &Value) -> String {
-    let mut methods = Vec::new();
-    for source in summary["sources"].as_array().into_iter().flatten() {
-        for lookup in source["lookups"].as_array().into_iter().flatten() {
-            methods.push(lookup["method"].as_str().unwrap_or("?").to_string());
-        }
-    }
-    methods.join("+")
-}
-
-fn durations(summary: &Value) -> String {
-    let d = &summary["durations_ms"];
-    [
-        "open_sources",
-        "read_and_hash",
-        "sort",
-        "lookup",
-        "report",
-        "total",
-    ]
-    .iter()
-    .map(|k| {
-        format!(
-            "{k}={}",
-            d[k].as_u64().map_or("?".into(), |v| v.to_string())
-        )
-    })
-    .collect::<Vec<_>>()
-    .join(" ")
-}
 
 /// Run one credaudit scenario `reps` times and check every repetition.
 fn run_credaudit(
@@ -416,76 +178,16 @@ fn run_credaudit(
 fn run_audit_cmd(
     ctx: &Ctx,
     tag: &str,
-    mut cmd: Command,
+    cmd: Command,
     reps: usize,
     expected: u64,
 ) -> io::Result<AuditResult> {
-    println!("  $ {}    [load {}]", show(&cmd), loadavg());
-    let stderr = ctx.out_dir.join(format!("{tag}-stderr.txt"));
-    cmd.stdout(Stdio::null()).stderr(File::create(&stderr)?);
-    warm_up(&mut cmd)?;
-    let mut runs = Vec::new();
-    let mut last_summary = None;
-    let mut problem = None;
-    for rep in 0..reps {
-        cmd.stdout(Stdio::null()).stderr(File::create(&stderr)?);
-        let run = measure(&mut cmd)?;
-        match check_audit(&run, &ctx.out_dir, tag, &stderr, expected) {
-            Ok(summary) => {
-                println!(
-                    "    rep {}: {:.2} s, cpu {:.2} s, {:.0} MiB, method {}, {}  [load {}]",
-                    rep + 1,
-                    run.wall.as_secs_f64(),
-                    run.cpu,
-                    mib(run.rss),
-                    lookup_methods(&summary),
-                    durations(&summary),
-                    loadavg()
-                );
-                last_summary = Some(summary);
-            }
-            Err(e) => {
-                println!(
-                    "    rep {}: {:.2} s, PROBLEM: {e}",
-                    rep + 1,
-                    run.wall.as_secs_f64()
-                );
-                problem.get_or_insert(e);
-            }
-        }
-        runs.push(run);
-    }
-    Ok(AuditResult {
-        stats: stats(&runs),
-        method: last_summary.as_ref().map_or("?".into(), lookup_methods),
-        durations: last_summary.as_ref().map_or("?".into(), durations),
-        problem,
-    })
+    run_audit(&ctx.out_dir, tag, cmd, &Repeat::warm(reps), expected)
 }
 
 // ---------------------------------------------------------------------------
 // Baselines
 // ---------------------------------------------------------------------------
-
-/// What one baseline scenario observed.
-struct BaselineResult {
-    stats: Stats,
-    problem: Option<String>,
-}
-
-/// One untimed run before the timed ones (hyperfine's `--warmup 1`): the
-/// pages a command reads may have been reclaimed since the data was warmed
-/// (this machine pages out memory left untouched for a minute), and the
-/// first timed run would pay for reading them back.
-fn warm_up(cmd: &mut Command) -> io::Result<()> {
-    let started = Instant::now();
-    cmd.status()?;
-    println!(
-        "    warm-up: {:.2} s (untimed)",
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
-}
 
 /// Run a baseline `reps` times; `count` reads how many accounts it flagged
 /// from its stdout file (None when its output cannot be parsed). Baselines
@@ -498,48 +200,18 @@ fn run_baseline(
     (reps, warm): (usize, bool),
     expected: u64,
     count: impl Fn(&Path) -> io::Result<Option<u64>>,
-) -> io::Result<BaselineResult> {
-    println!("  $ {}    [load {}]", show(cmd), loadavg());
-    let stdout = ctx.out_dir.join(format!("{tag}-stdout.txt"));
-    let stderr = ctx.out_dir.join(format!("{tag}-stderr.txt"));
-    if warm {
-        cmd.stdout(File::create(&stdout)?)
-            .stderr(File::create(&stderr)?);
-        warm_up(cmd)?;
-    }
-    let mut runs = Vec::new();
-    let mut problem = None;
-    for rep in 0..reps {
-        cmd.stdout(File::create(&stdout)?)
-            .stderr(File::create(&stderr)?);
-        let run = measure(cmd)?;
-        let verdict = match (run.exit, count(&stdout)?) {
-            (Exit::Code(0), Some(n)) if n == expected => format!("{n} flagged, ok"),
-            (Exit::Code(0), Some(n)) => {
-                let e = format!("flagged {n}, expected {expected}");
-                problem.get_or_insert(e.clone());
-                e
-            }
-            (Exit::Code(0), None) => "flagged count not parseable".to_string(),
-            (exit, _) => {
-                let e = format!("{exit}: {}", tail(&stderr));
-                problem.get_or_insert(e.clone());
-                e
-            }
-        };
-        println!(
-            "    rep {}: {:.2} s, cpu {:.2} s, {:.0} MiB, {verdict}  [load {}]",
-            rep + 1,
-            run.wall.as_secs_f64(),
-            run.cpu,
-            mib(run.rss),
-            loadavg()
-        );
-        runs.push(run);
-    }
-    Ok(BaselineResult {
-        stats: stats(&runs),
-        problem,
+) -> io::Result<Timed> {
+    let repeat = Repeat {
+        warm_up: warm,
+        ..Repeat::warm(reps)
+    };
+    run_timed(&ctx.out_dir, tag, cmd, &repeat, |run, stdout, stderr| {
+        expect_exit(run, 0, stderr)?;
+        match count(stdout).map_err(|e| format!("{tag} output: {e}"))? {
+            Some(n) if n == expected => Ok(format!("{n} flagged, ok")),
+            Some(n) => Err(format!("flagged {n}, expected {expected}")),
+            None => Ok("flagged count not parseable".to_string()),
+        }
     })
 }
 
@@ -652,71 +324,6 @@ fn hash_throughput<const N: usize>(
 }
 
 // ---------------------------------------------------------------------------
-// The report table
-// ---------------------------------------------------------------------------
-
-struct Row {
-    scenario: String,
-    ours: Option<Stats>,
-    base: Option<Stats>,
-    ratio: Option<f64>,
-    target: String,
-    pass: Option<bool>,
-    note: String,
-}
-
-fn fmt_opt(v: Option<f64>, digits: usize) -> String {
-    v.map_or("-".into(), |v| format!("{v:.digits$}"))
-}
-
-/// Baseline CPU seconds over ours, where both were measured.
-fn cpu_ratio(r: &Row) -> Option<f64> {
-    match (r.ours, r.base) {
-        (Some(o), Some(b)) if o.cpu > 0.0 && b.cpu > 0.0 => Some(b.cpu / o.cpu),
-        _ => None,
-    }
-}
-
-fn print_table(rows: &[Row]) {
-    println!(
-        "{:<44} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:<22} {:<6} note",
-        "scenario",
-        "ours s",
-        "ours cpu",
-        "ours MiB",
-        "base s",
-        "base cpu",
-        "base MiB",
-        "ratio",
-        "cpu rat",
-        "target",
-        "result"
-    );
-    println!("{}", "-".repeat(160));
-    for r in rows {
-        println!(
-            "{:<44} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:<22} {:<6} {}",
-            r.scenario,
-            fmt_opt(r.ours.map(|s| s.wall), 2),
-            fmt_opt(r.ours.filter(|s| s.cpu > 0.0).map(|s| s.cpu), 2),
-            fmt_opt(r.ours.filter(|s| s.rss > 0).map(|s| mib(s.rss)), 0),
-            fmt_opt(r.base.map(|s| s.wall), 2),
-            fmt_opt(r.base.filter(|s| s.cpu > 0.0).map(|s| s.cpu), 2),
-            fmt_opt(r.base.filter(|s| s.rss > 0).map(|s| mib(s.rss)), 0),
-            fmt_opt(r.ratio, 1),
-            fmt_opt(cpu_ratio(r), 1),
-            r.target,
-            match r.pass {
-                Some(true) => "PASS",
-                Some(false) => "FAIL",
-                None => "info",
-            },
-            r.note
-        );
-    }
-}
-
-// ---------------------------------------------------------------------------
 // Scenarios
 // ---------------------------------------------------------------------------
 
@@ -728,15 +335,6 @@ struct Ctx {
     out_dir: PathBuf,
     tmp_dir: PathBuf,
     reps: usize,
-}
-
-fn problem_note(problems: &[&Option<String>]) -> String {
-    let found: Vec<&str> = problems.iter().filter_map(|p| p.as_deref()).collect();
-    if found.is_empty() {
-        "counts ok".into()
-    } else {
-        format!("MISMATCH/ERROR: {}", found.join("; "))
-    }
 }
 
 /// a. 1M plaintext accounts vs the 100M SHA-1 corpus, against sort | join.

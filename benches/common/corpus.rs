@@ -161,13 +161,19 @@ pub fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     }
 }
 
-/// A prevalence count with HIBP's shape: mostly small, a long tail.
+/// Tail exponent of [`prevalence`]: P(count >= x) = x^-ALPHA.
+pub const PREVALENCE_ALPHA: f64 = 0.63;
+/// The largest count [`prevalence`] gives (the real top is about 50 million).
+pub const PREVALENCE_MAX: u64 = 50_000_000;
+
+/// A prevalence count with HIBP's shape: mostly small, with a heavy
+/// (Pareto) tail, P(count >= x) = x^-0.63: 35 % of hashes are seen once,
+/// 3.0 % more than 254 times (what the store keeps in 16-byte overflow
+/// entries), 0.07 % at least 100,000 times.
 pub fn prevalence(r: u64) -> u64 {
-    match r & 15 {
-        0 => 1 + (r >> 8) % 1_000_000,
-        1..=3 => 1 + (r >> 8) % 1000,
-        _ => 1 + (r >> 8) % 10,
-    }
+    // u uniform in (0, 1]; floor(u^(-1/ALPHA)) >= x exactly when u <= x^-ALPHA.
+    let u = ((r >> 11) + 1) as f64 / (1u64 << 53) as f64;
+    (u.powf(-1.0 / PREVALENCE_ALPHA) as u64).min(PREVALENCE_MAX)
 }
 
 /// One `HEX:COUNT\r\n` line, CRLF like the real download.
@@ -295,16 +301,28 @@ impl CorpusPlan<'_> {
     /// and write them in order from this thread; each worker's channel holds
     /// two chunks, so memory stays bounded.
     pub fn write(&self, w: &mut impl Write) -> io::Result<()> {
+        self.write_encoded(w, Ok)
+    }
+
+    /// [`write`](Self::write), each chunk passed through `encode` on the
+    /// worker threads first (into a gzip member of its own, say, so that
+    /// compressing runs on every core too).
+    pub fn write_encoded(
+        &self,
+        w: &mut impl Write,
+        encode: impl Fn(Vec<u8>) -> io::Result<Vec<u8>> + Sync,
+    ) -> io::Result<()> {
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
         let chunks = self.chunks();
+        let encode = &encode;
         std::thread::scope(|scope| {
             let mut receivers = Vec::new();
             for worker in 0..workers {
-                let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(2);
+                let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(2);
                 receivers.push(rx);
                 scope.spawn(move || {
                     for c in (worker..chunks).step_by(workers as usize) {
-                        if tx.send(self.chunk(c)).is_err() {
+                        if tx.send(encode(self.chunk(c))).is_err() {
                             return;
                         }
                     }
@@ -313,7 +331,7 @@ impl CorpusPlan<'_> {
             for c in 0..chunks {
                 let buf = receivers[(c % workers) as usize]
                     .recv()
-                    .map_err(|_| io::Error::other("corpus worker stopped"))?;
+                    .map_err(|_| io::Error::other("corpus worker stopped"))??;
                 w.write_all(&buf)?;
             }
             Ok(())
