@@ -7,8 +7,9 @@
 //! checked for order. The records are checked by `index verify`.
 //!
 //! A lookup takes the queries in sorted chunks on every core. Each query
-//! reads two table entries and binary-searches its bucket (about 60 records
-//! at a billion hashes, a few cache lines). A chunk whose queries will touch
+//! reads two table entries, guesses its place in the bucket from its key
+//! (keys are uniform within a bucket) and gallops from the guess (about 60
+//! records a bucket at a billion hashes, a few cache lines). A chunk whose queries will touch
 //! most pages of its stretch of records asks the kernel to read the whole
 //! stretch ahead (a cold store is then read nearly sequentially instead of
 //! one page fault at a time); afterwards the chunk's pages are released from
