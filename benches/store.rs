@@ -427,7 +427,8 @@ impl Bench {
 
     /// A plain command that must exit 0 (`cat`, `gzip -dc`, `index verify`).
     fn run_plain(&self, tag: &str, cmd: &mut Command, repeat: &Repeat) -> io::Result<Timed> {
-        run_timed(&self.out_dir, tag, cmd, repeat, |run, _, stderr| {
+        let repeat = repeat.discarding_stdout();
+        run_timed(&self.out_dir, tag, cmd, &repeat, |run, _, stderr| {
             expect_exit(run, 0, stderr).map(|()| "ok".to_string())
         })
     }

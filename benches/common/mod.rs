@@ -295,11 +295,15 @@ pub fn warm_up(cmd: &mut Command) -> io::Result<()> {
 /// `warm_up`, each timed run after `prepare` (a cold run evicts its files
 /// from the page cache there) and with its standard input written by
 /// `feed` if given (see [`measure_fed`]; no warm-up then).
+#[derive(Clone, Copy)]
 pub struct Repeat<'a> {
     pub reps: usize,
     pub warm_up: bool,
     pub prepare: Option<Prepare<'a>>,
     pub feed: Option<Feed<'a>>,
+    /// Send the child's stdout to /dev/null (`cat` of a 44 GB file must
+    /// not be written to disk).
+    pub discard_stdout: bool,
 }
 
 /// What runs before each timed run of a [`Repeat`].
@@ -315,6 +319,7 @@ impl Repeat<'_> {
             warm_up: true,
             prepare: None,
             feed: None,
+            discard_stdout: false,
         }
     }
 
@@ -325,6 +330,15 @@ impl Repeat<'_> {
             warm_up: false,
             prepare: Some(prepare),
             feed: None,
+            discard_stdout: false,
+        }
+    }
+
+    /// The same, with the child's stdout discarded.
+    pub fn discarding_stdout(self) -> Self {
+        Repeat {
+            discard_stdout: true,
+            ..self
         }
     }
 }
@@ -350,7 +364,11 @@ pub fn run_timed(
     mut check: impl FnMut(&Run, &Path, &Path) -> Result<String, String>,
 ) -> io::Result<Timed> {
     println!("  $ {}    [load {}]", show(cmd), loadavg());
-    let stdout = out_dir.join(format!("{tag}-stdout.txt"));
+    let stdout = if repeat.discard_stdout {
+        PathBuf::from("/dev/null")
+    } else {
+        out_dir.join(format!("{tag}-stdout.txt"))
+    };
     let stderr = out_dir.join(format!("{tag}-stderr.txt"));
     if repeat.warm_up && repeat.feed.is_none() {
         cmd.stdout(File::create(&stdout)?)
