@@ -43,12 +43,70 @@ pub enum Command {
     /// unparseable (named on stderr; run again to fetch them).
     Download(DownloadArgs),
     /// Compile a Pwned Passwords corpus into a store (`--corpus STORE`
-    /// reads it): every line checked, about 6.2 bytes per hash, so the real
+    /// reads it): every line checked, about 6.6 bytes per hash, so the real
     /// corpus stays in the page cache; verify and describe stores.
     ///
     /// Exit codes: 0 done, 2 error (bad input, a corrupt store).
     #[command(subcommand)]
     Index(IndexCommand),
+    /// Serve the Pwned Passwords range API (`GET /range/{prefix}`, the
+    /// public protocol) from a store, for `--api URL` clients across an
+    /// organisation.
+    ///
+    /// Runs until SIGTERM or Ctrl-C (in-flight requests finish; exit 0).
+    /// Exit code 2: a bad source, certificate or listen address.
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// What to serve: a store built with `index build --full-keys`, or a
+    /// sorted corpus file or mirror directory (compiled into a temporary
+    /// store at start). One SHA-1 and one NTLM source at most.
+    #[arg(long, value_name = "SOURCE", required = true)]
+    pub corpus: Vec<PathBuf>,
+    /// Address and port to listen on (port 0: any free port; the address
+    /// bound is printed).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// TLS certificate chain (PEM); serves HTTPS with HTTP/2.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Connections served at once; more wait to be accepted.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Seconds a connection may take to send a request head (and a TLS
+    /// handshake), or stay idle between requests, before it is closed.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+    /// Log one line per request to FILE (status, mode, coding, bytes, time;
+    /// mode 0600). Off by default: prefixes say what passwords look like.
+    #[arg(long, value_name = "FILE")]
+    pub access_log: Option<PathBuf>,
+    /// Put the requested path, with its prefix, in the access log.
+    #[arg(long, requires = "access_log")]
+    pub log_prefixes: bool,
+    /// Only the listening line and errors on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl ServeArgs {
+    pub fn into_config(self) -> credaudit::serve::ServeConfig {
+        credaudit::serve::ServeConfig {
+            corpora: self.corpus,
+            listen: self.listen,
+            tls: self.tls_cert.zip(self.tls_key),
+            max_connections: self.max_connections as usize,
+            header_timeout: std::time::Duration::from_secs(self.header_timeout),
+            access_log: self.access_log,
+            log_prefixes: self.log_prefixes,
+            quiet: self.quiet,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]

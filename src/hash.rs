@@ -533,12 +533,23 @@ pub fn is_hex(bytes: &[u8]) -> bool {
 
 /// Upper-case hex of `bytes`.
 pub fn encode_hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    push_hex(&mut out, bytes);
+    String::from_utf8(out).expect("hex digits are ASCII")
+}
+
+/// The upper-case hex digit of the low four bits of `value`.
+#[inline]
+pub fn hex_digit(value: u8) -> u8 {
+    HEX_UPPER[usize::from(value & 15)]
+}
+
+/// Append the upper-case hex of `bytes` to `out`.
+#[inline]
+pub fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     for &b in bytes {
-        s.push(HEX_UPPER[(b >> 4) as usize] as char);
-        s.push(HEX_UPPER[(b & 15) as usize] as char);
+        out.extend_from_slice(&[HEX_UPPER[(b >> 4) as usize], HEX_UPPER[(b & 15) as usize]]);
     }
-    s
 }
 
 /// The 5-hex-character prefix of a hash: the only part of a hash that may

@@ -26,6 +26,7 @@ pub mod queryset;
 pub mod redact;
 pub mod report;
 pub mod secret_buf;
+pub mod serve;
 pub(crate) mod sorted_key;
 pub mod source;
 pub mod store;

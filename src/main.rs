@@ -54,6 +54,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Index(IndexCommand::Info(args)) => {
             credaudit::store::command::info(&args.store, args.json, &mut std::io::stdout())
         }
+        Command::Serve(args) => credaudit::serve::run(&args.into_config()),
     }
 }
 

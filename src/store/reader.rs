@@ -38,11 +38,11 @@ const PAGE: usize = 4096;
 
 pub struct Store {
     path: PathBuf,
-    map: Mmap,
-    header: Header,
+    pub(super) map: Mmap,
+    pub(super) header: Header,
     meta: Meta,
     /// Inclusive stretches of the top 64 bits of a hash without data.
-    uncovered: Vec<(u64, u64)>,
+    pub(super) uncovered: Vec<(u64, u64)>,
 }
 
 /// What a store knows of sorted queries, by index into them.
@@ -158,14 +158,14 @@ impl Store {
         Ok(Found { hits, unchecked })
     }
 
-    fn table_at(&self, bucket: usize) -> u64 {
+    pub(super) fn table_at(&self, bucket: usize) -> u64 {
         let at = self.header.table.offset as usize + 8 * bucket;
         le_u64(&self.map[at..at + 8], 0)
     }
 
     /// Where record `index` starts in the map.
     #[inline]
-    fn record_at(&self, index: u64) -> usize {
+    pub(super) fn record_at(&self, index: u64) -> usize {
         HEADER_LEN as usize + index as usize * self.header.shape.record_bytes()
     }
 
@@ -264,7 +264,7 @@ impl Store {
         out
     }
 
-    fn release(&self, from: usize, to: usize) {
+    pub(super) fn release(&self, from: usize, to: usize) {
         let start = from.div_ceil(PAGE) * PAGE;
         let end = to / PAGE * PAGE;
         if end > start {
@@ -319,7 +319,7 @@ impl Store {
 /// First index in `[lo, hi)` for which `before` is false (`before` is true
 /// then false along the range), or `hi`.
 #[inline]
-fn partition(mut lo: u64, mut hi: u64, before: impl Fn(u64) -> bool) -> u64 {
+pub(super) fn partition(mut lo: u64, mut hi: u64, before: impl Fn(u64) -> bool) -> u64 {
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
         if before(mid) {
@@ -368,14 +368,14 @@ fn gallop(guess: u64, lo: u64, hi: u64, before: impl Fn(u64) -> bool) -> u64 {
 
 /// Counts above 254 of one chunk's hits, which come in record order: each
 /// is found by galloping on from the last.
-struct OverflowCursor<'a> {
+pub(super) struct OverflowCursor<'a> {
     table: &'a [u8],
     at: u64,
     store: &'a Store,
 }
 
 impl<'a> OverflowCursor<'a> {
-    fn new(store: &'a Store) -> OverflowCursor<'a> {
+    pub(super) fn new(store: &'a Store) -> OverflowCursor<'a> {
         let s = store.header.overflow;
         OverflowCursor {
             table: &store.map[s.offset as usize..s.end() as usize],
@@ -384,7 +384,7 @@ impl<'a> OverflowCursor<'a> {
         }
     }
 
-    fn count(&mut self, index: u64) -> Result<u64> {
+    pub(super) fn count(&mut self, index: u64) -> Result<u64> {
         let entries = (self.table.len() / 16) as u64;
         let found = gallop(self.at.min(entries), 0, entries, |e| {
             le_u64(self.table, 2 * e as usize) < index
