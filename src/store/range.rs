@@ -93,3 +93,130 @@ impl Store {
         Ok(PrefixLines::Lines(hi - lo))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::{encode_hex, HashKind};
+    use crate::store::build::{build_shaped, BuildOptions};
+    use indicatif::ProgressBar;
+    use std::collections::BTreeMap;
+
+    /// Sorted, distinct random hashes of `bytes` bytes with counts (some
+    /// above 254, for the overflow table), from a fixed seed.
+    fn corpus(n: usize, bytes: usize, keep: impl Fn(&[u8]) -> bool) -> BTreeMap<Vec<u8>, u64> {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut out = BTreeMap::new();
+        while out.len() < n {
+            let hash: Vec<u8> = (0..bytes).map(|_| next() as u8).collect();
+            if keep(&hash) {
+                let count = if next() % 10 == 0 {
+                    255 + next() % 100_000
+                } else {
+                    1 + next() % 254
+                };
+                out.insert(hash, count);
+            }
+        }
+        out
+    }
+
+    fn store_of(
+        dir: &std::path::Path,
+        entries: &BTreeMap<Vec<u8>, u64>,
+        bucket_bits: u32,
+        allow_missing: bool,
+    ) -> Store {
+        let text: String = entries
+            .iter()
+            .map(|(h, c)| format!("{}:{c}\n", encode_hex(h)))
+            .collect();
+        let source = dir.join(format!("corpus-{bucket_bits}.txt"));
+        std::fs::write(&source, text).unwrap();
+        let out = dir.join(format!("s-{bucket_bits}.store"));
+        let options = BuildOptions {
+            out: out.clone(),
+            sources: vec![source],
+            full_keys: true,
+            min_count: 1,
+            allow_missing,
+        };
+        build_shaped(&options, &ProgressBar::hidden(), Some(bucket_bits)).unwrap();
+        let store = Store::open(&out).unwrap();
+        assert_eq!(store.header().shape.bucket_bits, bucket_bits);
+        store
+    }
+
+    /// What the range API must say for `prefix`: the entries under it.
+    fn expected(entries: &BTreeMap<Vec<u8>, u64>, prefix: u32) -> String {
+        entries
+            .iter()
+            .map(|(h, c)| (encode_hex(h), c))
+            .filter(|(hex, _)| u32::from_str_radix(&hex[..5], 16).unwrap() == prefix)
+            .map(|(hex, c)| format!("{}:{c}\r\n", &hex[5..]))
+            .collect()
+    }
+
+    #[test]
+    fn every_layout_gives_back_each_prefix_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        for (kind, bytes) in [(HashKind::Sha1, 20), (HashKind::Ntlm, 16)] {
+            let entries = corpus(3000, bytes, |_| true);
+            // Prefixes with entries, and neighbours and strays without.
+            let mut prefixes: Vec<u32> = entries
+                .keys()
+                .step_by(7)
+                .map(|h| u32::from_be_bytes([0, h[0], h[1], h[2]]) >> 4)
+                .collect();
+            prefixes.extend([0, 1, 0xFFFFF, 0x5BAA6, 0x80000, 0x7FFFF]);
+            for bucket_bits in [8, 16, 24] {
+                let store = store_of(dir.path(), &entries, bucket_bits, false);
+                assert_eq!(store.header().shape.kind, kind);
+                let mut total = 0;
+                for &prefix in &prefixes {
+                    let mut out = Vec::new();
+                    let got = store.prefix_lines(prefix, &mut out).unwrap();
+                    let want = expected(&entries, prefix);
+                    assert_eq!(
+                        String::from_utf8(out).unwrap(),
+                        want,
+                        "{kind} {bucket_bits} {prefix:05X}"
+                    );
+                    assert_eq!(got, PrefixLines::Lines(want.lines().count() as u64));
+                    total += want.lines().count();
+                }
+                assert!(total > 400, "the prefixes asked hold entries: {total}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_prefix_without_data_is_missing_never_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        // Nothing from A0000 up: the build records it as uncovered.
+        let entries = corpus(3000, 20, |h| h[0] < 0xA0);
+        let store = store_of(dir.path(), &entries, 8, true);
+        let mut out = Vec::new();
+        assert_eq!(
+            store.prefix_lines(0xB1234, &mut out).unwrap(),
+            PrefixLines::Missing
+        );
+        assert_eq!(
+            store.prefix_lines(0xFFFFF, &mut out).unwrap(),
+            PrefixLines::Missing
+        );
+        assert!(out.is_empty());
+        let first = entries.keys().next().unwrap();
+        let prefix = u32::from_be_bytes([0, first[0], first[1], first[2]]) >> 4;
+        assert!(matches!(
+            store.prefix_lines(prefix, &mut out).unwrap(),
+            PrefixLines::Lines(n) if n >= 1
+        ));
+    }
+}

@@ -51,6 +51,16 @@ pub struct Built {
 }
 
 pub fn build(options: &BuildOptions, progress: &ProgressBar) -> Result<Built> {
+    build_shaped(options, progress, None)
+}
+
+/// [`build`] with `bucket_bits` buckets instead of what the size asks for:
+/// for tests of the layouts of corpora too large to build in one.
+pub(crate) fn build_shaped(
+    options: &BuildOptions,
+    progress: &ProgressBar,
+    bucket_bits: Option<u32>,
+) -> Result<Built> {
     let started = Instant::now();
     let stdin_uses = options
         .sources
@@ -82,7 +92,10 @@ pub fn build(options: &BuildOptions, progress: &ProgressBar) -> Result<Built> {
         .map(|(r, p)| r.sized(p))
         .sum();
     let estimate = sizes.map_or(0, |bytes| (bytes as f64 / input::line_bytes(&first)) as u64);
-    let shape = Shape::for_entries(kind, options.full_keys, estimate);
+    let shape = bucket_bits.map_or_else(
+        || Shape::for_entries(kind, options.full_keys, estimate),
+        |bits| Shape::new(kind, options.full_keys, bits),
+    );
     let settings = Settings {
         shape,
         min_count: options.min_count,
