@@ -89,6 +89,9 @@ pub fn run(cfg: &ServeConfig) -> Result<u8> {
         .build()
         .context("cannot start the server's runtime")?;
     runtime.block_on(async {
+        // Handlers first: a supervisor may stop the server as soon as it
+        // says it is listening.
+        let stop = stop_signal()?;
         let listener = TcpListener::bind(cfg.listen)
             .await
             .with_context(|| format!("cannot listen on {}", cfg.listen))?;
@@ -116,7 +119,7 @@ pub fn run(cfg: &ServeConfig) -> Result<u8> {
             },
             log,
         });
-        accept_loop(listener, shared, tls, cfg).await;
+        accept_loop(listener, shared, tls, cfg, stop).await;
         say("stopped".into());
         Ok(0)
     })
@@ -128,10 +131,10 @@ async fn accept_loop(
     shared: Arc<Shared>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     cfg: &ServeConfig,
+    stop: impl std::future::Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(cfg.max_connections));
-    let stop = stop_signal();
     tokio::pin!(stop);
     loop {
         let slot = tokio::select! {
@@ -245,13 +248,16 @@ fn handle(shared: &Shared, req: &hyper::Request<Incoming>) -> hyper::Response<Fu
     answer.response
 }
 
-/// Resolves at SIGTERM or SIGINT.
-async fn stop_signal() {
+/// A future that resolves at SIGTERM or SIGINT; the handlers are in place
+/// when this returns.
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("a SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
 }
