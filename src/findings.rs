@@ -41,20 +41,34 @@ pub enum Reason {
     /// The account's current password appears in a leak next to its name
     /// (verified against the account's own stored hash).
     PairLeaked,
+    /// The password is stored with reversible encryption (secretsdump
+    /// printed a `CLEARTEXT` line for it).
+    Reversible,
     /// The password (or its hash) is in a breach corpus or password list.
     Pwned,
     /// The password is empty (including the empty-string SHA-1 and NTLM).
     Empty,
+    /// An LM hash is stored: it cracks in minutes, whatever the NT password.
+    LmHash,
     /// The password is the account name or an obvious variant of it.
     Username,
     /// The password is one of the organisation's banned words, mutated.
     Banned,
+    /// A machine account still has the password Windows gives pre-created
+    /// computer accounts (its own name, lower-cased, at most 14 characters).
+    DefaultComputerPassword,
     /// A privileged account shares its password with an ordinary one.
     PrivilegedShared,
     /// Several accounts use the same password.
     Shared,
     /// The plaintext is shorter than `--min-length`.
     Short,
+    /// The dump has Kerberos keys, but none of AES for this user: the
+    /// password predates the domain's move to AES (advisory).
+    NoAesKeys,
+    /// An old password of the account (`--include-history`) is pwned
+    /// (advisory).
+    HistoryPwned,
     /// The account appears in a leak, with a password that is not its
     /// current one (advisory).
     AccountInLeak,
@@ -63,15 +77,20 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 15] = [
         Reason::PairLeaked,
+        Reason::Reversible,
         Reason::Pwned,
         Reason::Empty,
+        Reason::LmHash,
         Reason::Username,
         Reason::Banned,
+        Reason::DefaultComputerPassword,
         Reason::PrivilegedShared,
         Reason::Shared,
         Reason::Short,
+        Reason::NoAesKeys,
+        Reason::HistoryPwned,
         Reason::AccountInLeak,
         Reason::Unchecked,
     ];
@@ -79,13 +98,18 @@ impl Reason {
     pub fn name(self) -> &'static str {
         match self {
             Reason::PairLeaked => "pair-leaked",
+            Reason::Reversible => "reversible",
             Reason::Pwned => "pwned",
             Reason::Empty => "empty",
+            Reason::LmHash => "lm-hash",
             Reason::Username => "username",
             Reason::Banned => "banned",
+            Reason::DefaultComputerPassword => "default-computer-password",
             Reason::PrivilegedShared => "privileged-shared",
             Reason::Shared => "shared",
             Reason::Short => "short",
+            Reason::NoAesKeys => "no-aes-keys",
+            Reason::HistoryPwned => "history-pwned",
             Reason::AccountInLeak => "account-in-leak",
             Reason::Unchecked => "unchecked",
         }
@@ -97,10 +121,19 @@ impl Reason {
 
     pub fn severity(self) -> Severity {
         match self {
-            Reason::PairLeaked | Reason::Empty | Reason::PrivilegedShared => Severity::Critical,
-            Reason::Pwned | Reason::Username | Reason::Banned => Severity::High,
+            Reason::PairLeaked
+            | Reason::Reversible
+            | Reason::Empty
+            | Reason::PrivilegedShared => Severity::Critical,
+            Reason::Pwned
+            | Reason::LmHash
+            | Reason::Username
+            | Reason::Banned
+            | Reason::DefaultComputerPassword => Severity::High,
             Reason::Shared | Reason::Unchecked => Severity::Medium,
-            Reason::Short | Reason::AccountInLeak => Severity::Low,
+            Reason::Short | Reason::NoAesKeys | Reason::HistoryPwned | Reason::AccountInLeak => {
+                Severity::Low
+            }
         }
     }
 
