@@ -121,10 +121,9 @@ impl Reason {
 
     pub fn severity(self) -> Severity {
         match self {
-            Reason::PairLeaked
-            | Reason::Reversible
-            | Reason::Empty
-            | Reason::PrivilegedShared => Severity::Critical,
+            Reason::PairLeaked | Reason::Reversible | Reason::Empty | Reason::PrivilegedShared => {
+                Severity::Critical
+            }
             Reason::Pwned
             | Reason::LmHash
             | Reason::Username

@@ -2,10 +2,10 @@
 //! client's `Accept-Encoding`.
 //!
 //! Bodies are hex digits and counts, so nearly all of the gain is entropy
-//! coding: the fastest levels compress as well as slow ones here (gzip 1
-//! within a few percent of gzip 9 on range bodies), and each body is
-//! compressed fresh (padded bodies must be). Between codings a client
-//! rates equally, gzip wins: it is several times cheaper to produce.
+//! coding: gzip is a literals-only Huffman block ([`super::gzip`]), and
+//! brotli runs at a low quality with a window no larger than the body.
+//! Each body is compressed fresh (padded bodies must be). Between codings
+//! a client rates equally, gzip wins: it is much cheaper to produce.
 
 /// A response's content coding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,19 +68,14 @@ pub fn negotiate(accept: Option<&str>) -> Coding {
 pub fn encode(coding: Coding, body: &[u8]) -> Vec<u8> {
     match coding {
         Coding::Identity => body.to_vec(),
-        Coding::Gzip => {
-            use std::io::Write;
-            let mut gz = flate2::write::GzEncoder::new(
-                Vec::with_capacity(body.len() / 2 + 64),
-                flate2::Compression::fast(),
-            );
-            gz.write_all(body).expect("writing to memory");
-            gz.finish().expect("writing to memory")
-        }
+        Coding::Gzip => super::gzip::gzip(body),
         Coding::Brotli => {
+            // The window need not exceed the body; a small one keeps the
+            // encoder's per-response tables small.
+            let lgwin = (usize::BITS - body.len().leading_zeros()).clamp(10, 22) as i32;
             let params = brotli::enc::BrotliEncoderParams {
-                quality: 4,
-                lgwin: 18,
+                quality: 2,
+                lgwin,
                 ..Default::default()
             };
             let mut out = Vec::with_capacity(body.len() / 2 + 64);

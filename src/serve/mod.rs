@@ -18,6 +18,7 @@
 mod access_log;
 mod corpora;
 mod encoding;
+mod gzip;
 mod metrics;
 mod padding;
 mod respond;
