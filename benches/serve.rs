@@ -68,11 +68,9 @@ use common::corpus::*;
 use common::*;
 use rayon::prelude::*;
 use std::collections::HashSet;
-use std::ffi::CString;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -137,54 +135,8 @@ impl Drop for Cleanup {
     }
 }
 
-fn env_flag(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0")
-}
-
-/// Bytes available to this user on the file system holding `dir`.
-fn free_bytes(dir: &Path) -> io::Result<u64> {
-    let path = CString::new(dir.as_os_str().as_bytes())?;
-    // SAFETY: statvfs is plain old data; zero is a valid value.
-    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid C string and a valid out pointer.
-    if unsafe { libc::statvfs(path.as_ptr(), &mut s) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(s.f_bavail as u64 * s.f_frsize as u64)
-}
-
-fn file_len(path: &Path) -> u64 {
-    fs::metadata(path).map_or(0, |m| m.len())
-}
-
-fn gb(bytes: u64) -> f64 {
-    bytes as f64 / 1e9
-}
-
 fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1e6
-}
-
-fn mem_total() -> u64 {
-    fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib * 1024)
-}
-
-fn mem_available() -> u64 {
-    fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find(|l| l.starts_with("MemAvailable:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib * 1024)
 }
 
 /// Where the downloads write their mirrors, and why there.
@@ -208,7 +160,7 @@ fn mirror_place(out_dir: &Path, need: f64) -> (PathBuf, String) {
     }
     let shm = Path::new("/dev/shm");
     let room = free_bytes(shm).unwrap_or(0);
-    let avail = mem_available();
+    let avail = meminfo("MemAvailable");
     let spare = 4u64 << 30;
     if shm.is_dir() && room as f64 >= need * 1.2 && avail as f64 >= need + spare as f64 {
         (
@@ -230,15 +182,6 @@ fn mirror_place(out_dir: &Path, need: f64) -> (PathBuf, String) {
             ),
         )
     }
-}
-
-fn today() -> String {
-    Command::new("date")
-        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_else(|| "?".into())
 }
 
 fn remove_dir_if_present(dir: &Path) -> io::Result<()> {
@@ -1180,15 +1123,6 @@ fn rps(prefixes: u64, secs: f64) -> f64 {
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(0.0)
-}
-
-/// Whether no run of a row had a wrong answer.
-fn unfailed(problems: &[&Option<String>]) -> bool {
-    problems.iter().all(|p| p.is_none())
-}
-
-fn note(problems: &[&Option<String>], extra: String) -> String {
-    format!("{}; {extra}", problem_note(problems))
 }
 
 // ---------------------------------------------------------------------------

@@ -48,11 +48,9 @@ mod common;
 
 use common::corpus::*;
 use common::*;
-use std::ffi::CString;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command};
 use std::time::Instant;
@@ -166,18 +164,6 @@ struct Bench {
 // Disk, page cache
 // ---------------------------------------------------------------------------
 
-/// Bytes available to this user on the file system holding `dir`.
-fn free_bytes(dir: &Path) -> io::Result<u64> {
-    let path = CString::new(dir.as_os_str().as_bytes())?;
-    // SAFETY: statvfs is plain old data; zero is a valid value.
-    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid C string and a valid out pointer.
-    if unsafe { libc::statvfs(path.as_ptr(), &mut s) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(s.f_bavail as u64 * s.f_frsize as u64)
-}
-
 fn page_size() -> usize {
     // SAFETY: sysconf has no preconditions.
     unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
@@ -235,34 +221,6 @@ fn remove_if_present(path: &Path) -> io::Result<()> {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
-}
-
-fn file_len(path: &Path) -> u64 {
-    fs::metadata(path).map_or(0, |m| m.len())
-}
-
-fn gb(bytes: u64) -> f64 {
-    bytes as f64 / 1e9
-}
-
-fn mem_total() -> u64 {
-    fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib * 1024)
-}
-
-fn today() -> String {
-    Command::new("date")
-        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_else(|| "?".into())
 }
 
 // ---------------------------------------------------------------------------
@@ -466,19 +424,10 @@ fn mb_per_s(bytes: u64, secs: f64) -> f64 {
     bytes as f64 / 1e6 / secs.max(1e-9)
 }
 
-/// Whether no run of a row had a wrong answer.
-fn unfailed(problems: &[&Option<String>]) -> bool {
-    problems.iter().all(|p| p.is_none())
-}
-
 /// The result of a row without a target: information, or FAIL when a run
 /// answered wrong.
 fn info(problems: &[&Option<String>]) -> Option<bool> {
     (!unfailed(problems)).then_some(false)
-}
-
-fn note(problems: &[&Option<String>], extra: String) -> String {
-    format!("{}; {extra}", problem_note(problems))
 }
 
 // ---------------------------------------------------------------------------
@@ -840,10 +789,6 @@ impl Bench {
 // ---------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------
-
-fn env_flag(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0")
-}
 
 fn main() -> io::Result<()> {
     // `cargo bench` passes `--bench`; this program takes no arguments.

@@ -684,55 +684,16 @@ fn metric(text: &str, name: &str, want: &[(&str, &str)]) -> f64 {
         .sum()
 }
 
-// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), both ways.
-
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
+// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), both ways, as Unix seconds.
 
 fn parse_http_date(s: &str) -> i64 {
-    let w: Vec<&str> = s.split_whitespace().collect();
-    assert_eq!(w.len(), 6, "not an HTTP date: {s:?}");
-    assert_eq!(w[5], "GMT", "{s:?}");
-    let day: i64 = w[1].parse().unwrap();
-    let month = MONTHS.iter().position(|m| *m == w[2]).expect("month") as i64 + 1;
-    let year: i64 = w[3].parse().unwrap();
-    let t: Vec<i64> = w[4].split(':').map(|x| x.parse().unwrap()).collect();
-    let secs = days_from_civil(year, month, day) * 86400 + t[0] * 3600 + t[1] * 60 + t[2];
-    assert_eq!(fmt_http_date(secs), s, "a well-formed IMF-fixdate");
-    secs
+    let t = httpdate::parse_http_date(s).unwrap_or_else(|e| panic!("{s:?}: {e}"));
+    assert_eq!(httpdate::fmt_http_date(t), s, "a well-formed IMF-fixdate");
+    t.duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
 fn fmt_http_date(secs: i64) -> String {
-    let days = secs.div_euclid(86400);
-    let rem = secs.rem_euclid(86400);
-    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
-    // civil_from_days
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{weekday}, {d:02} {} {y} {:02}:{:02}:{:02} GMT",
-        MONTHS[(m - 1) as usize],
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(secs as u64))
 }
 
 fn now_unix() -> i64 {
@@ -1939,27 +1900,23 @@ fn tls_files() -> (String, String, String) {
     (ca.pem(), cert.pem(), key.serialize_pem())
 }
 
+/// A TLS server for `sha1.cas`, its CA in `ca.pem`.
+fn start_tls(wd: &Workdir) -> Server {
+    let (ca, cert, key) = tls_files();
+    wd.write("ca.pem", ca);
+    wd.write("cert.pem", cert);
+    wd.write("key.pem", key);
+    let args = "--corpus sha1.cas --tls-cert cert.pem --tls-key key.pem";
+    Server::start(wd, &args.split(' ').collect::<Vec<_>>())
+}
+
 /// Over TLS: HTTP/2 and HTTP/1.1 with curl, credaudit's `audit --api` and
 /// `download --api` trusting the test CA with `--ca-cert`, and a silent
 /// connection closed by the header timeout (the handshake counts).
 #[test]
 fn tls_serves_http2_and_http1_to_curl_and_credaudit() {
     let s = setup();
-    let (ca, cert, key) = tls_files();
-    s.wd.write("ca.pem", ca);
-    s.wd.write("cert.pem", cert);
-    s.wd.write("key.pem", key);
-    let server = Server::start(
-        &s.wd,
-        &[
-            "--corpus",
-            "sha1.cas",
-            "--tls-cert",
-            "cert.pem",
-            "--tls-key",
-            "key.pem",
-        ],
-    );
+    let server = start_tls(&s.wd);
     assert!(
         server.printed.starts_with("https://127.0.0.1:"),
         "{}",
@@ -2369,21 +2326,7 @@ fn hibp_downloader_mirrors_exactly_the_source() {
     check("data");
 
     // Over TLS (httpx negotiates HTTP/2).
-    let (ca, cert, key) = tls_files();
-    s.wd.write("ca.pem", ca);
-    s.wd.write("cert.pem", cert);
-    s.wd.write("key.pem", key);
-    let tls = Server::start(
-        &s.wd,
-        &[
-            "--corpus",
-            "sha1.cas",
-            "--tls-cert",
-            "cert.pem",
-            "--tls-key",
-            "key.pem",
-        ],
-    );
+    let tls = start_tls(&s.wd);
     let mut args = sha1_args.to_vec();
     args.extend(["--http-certificates", "ca.pem"]);
     let run = hibp_downloader(&s.wd, &tls.url, "data-tls", &args);

@@ -6,8 +6,10 @@
 pub mod corpus;
 
 use serde_json::Value;
+use std::ffi::CString;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -638,4 +640,62 @@ pub fn problem_note(problems: &[&Option<String>]) -> String {
     } else {
         format!("MISMATCH/ERROR: {}", found.join("; "))
     }
+}
+
+pub fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+pub fn file_len(path: &Path) -> u64 {
+    fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// Bytes available to this user on the file system holding `dir`.
+pub fn free_bytes(dir: &Path) -> io::Result<u64> {
+    let path = CString::new(dir.as_os_str().as_bytes())?;
+    // SAFETY: statvfs is plain old data; zero is a valid value.
+    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid C string and a valid out pointer.
+    if unsafe { libc::statvfs(path.as_ptr(), &mut s) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(s.f_bavail as u64 * s.f_frsize as u64)
+}
+
+pub fn gb(bytes: u64) -> f64 {
+    bytes as f64 / 1e9
+}
+
+pub fn mem_total() -> u64 {
+    meminfo("MemTotal")
+}
+
+/// A `/proc/meminfo` field in bytes (0 where unknown).
+pub fn meminfo(field: &str) -> u64 {
+    fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.split(':').next() == Some(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+pub fn note(problems: &[&Option<String>], extra: String) -> String {
+    format!("{}; {extra}", problem_note(problems))
+}
+
+pub fn today() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Whether no run of a row had a wrong answer.
+pub fn unfailed(problems: &[&Option<String>]) -> bool {
+    problems.iter().all(|p| p.is_none())
 }
