@@ -421,9 +421,10 @@ pub struct AuditArgs {
     #[arg(long)]
     pub strict: bool,
     /// What makes the run fail: `none`, `any`, or a comma list of reasons
-    /// (pwned, empty, username, banned, privileged-shared, shared, short,
-    /// unchecked), severities (low, medium, high, critical: that or worse)
-    /// and `rejected`.
+    /// (pair-leaked, reversible, pwned, empty, lm-hash, username, banned,
+    /// default-computer-password, privileged-shared, shared, short,
+    /// no-aes-keys, history-pwned, account-in-leak, unchecked), severities
+    /// (low, medium, high, critical: that or worse) and `rejected`.
     #[arg(long, value_name = "LIST", default_value = "any")]
     pub fail_on: FailOn,
     /// No progress and no warnings on stderr; errors only.
@@ -566,6 +567,7 @@ impl AuditArgs {
                     history: !self.include_history,
                     machine: !self.include_machine,
                     disabled: self.skip_disabled,
+                    default_machines: reasons.contains(&Reason::DefaultComputerPassword),
                 },
             },
             sources: self.sources.into_options(true),

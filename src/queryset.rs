@@ -36,6 +36,8 @@ impl<const N: usize> Pending<N> {
         let top =
             |h: &[u8; N]| u64::from_be_bytes(h[..8].try_into().expect("hashes have 8+ bytes"));
         entries.par_sort_unstable_by(|a, b| top(&a.0).cmp(&top(&b.0)).then_with(|| a.cmp(b)));
+        // An account's cleartext line hashes to its own NT hash again.
+        entries.dedup();
         let mut hashes = Vec::new();
         let mut starts = Vec::new();
         for (i, (hash, _)) in entries.iter().enumerate() {
@@ -52,6 +54,32 @@ impl<const N: usize> Pending<N> {
             starts,
             accounts,
         }
+    }
+}
+
+/// Hashes gathered while reading, one [`Pending`] per kind.
+#[derive(Default)]
+pub struct PendingSets {
+    pub sha1: Pending<20>,
+    pub ntlm: Pending<16>,
+}
+
+impl PendingSets {
+    /// Add `hash`, the decoded bytes of a `kind` hash.
+    pub fn push(&mut self, kind: HashKind, hash: &[u8], account: AccountId) {
+        match kind {
+            HashKind::Sha1 => hash.try_into().map(|h| self.sha1.push(h, account)),
+            HashKind::Ntlm => hash.try_into().map(|h| self.ntlm.push(h, account)),
+        }
+        .expect("a hash has its kind's width");
+    }
+
+    /// Sort, de-duplicate and index each kind.
+    pub fn build(self) -> Vec<QuerySet> {
+        vec![
+            self.sha1.build(HashKind::Sha1),
+            self.ntlm.build(HashKind::Ntlm),
+        ]
     }
 }
 

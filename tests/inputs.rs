@@ -192,6 +192,8 @@ fn secretsdump_defaults_skip_history_and_machines_but_check_disabled() {
             "Administrator",
             "Guest",
             "contoso.local\\jdoe",
+            // The dump has Kerberos keys, but none for asmith.
+            "contoso.local\\asmith",
             "contoso.local\\old.user",
             "contoso.local\\unicode"
         ]
@@ -199,8 +201,9 @@ fn secretsdump_defaults_skip_history_and_machines_but_check_disabled() {
     let statuses: Vec<String> = run.rows().iter().map(|r| r[5].clone()).collect();
     assert_eq!(
         statuses,
-        ["enabled", "disabled", "enabled", "disabled", "enabled"]
+        ["enabled", "disabled", "enabled", "enabled", "disabled", "enabled"]
     );
+    assert_eq!(run.rows()[3][2], "no-aes-keys");
     assert_eq!(
         run.rows()[1][2],
         "empty",
@@ -241,10 +244,17 @@ fn secretsdump_policy_flags() {
         [
             "Administrator",
             "contoso.local\\jdoe",
-            "contoso.local\\jdoe_history0",
+            "contoso.local\\asmith",
             "contoso.local\\unicode",
             "WS01$"
         ]
+    );
+    // The old password 123456 attaches to jdoe; it is no row of its own.
+    assert_eq!(run.rows()[1][2], "pwned;history-pwned");
+    assert_eq!(
+        run.rows()[4][2],
+        "pwned",
+        "machine accounts lack no AES keys"
     );
 }
 

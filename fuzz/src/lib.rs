@@ -193,6 +193,7 @@ pub fn input_options(
             history: byte & 0x20 != 0,
             machine: byte & 0x40 != 0,
             disabled: byte & 0x80 != 0,
+            default_machines: byte & 0x10 != 0,
         },
     }
 }

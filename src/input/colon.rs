@@ -9,12 +9,14 @@
 //!   lines and `[*] ...` progress banners.
 //!
 //! Each line is judged by its own shape, so a file mixing these works.
+//! History, Kerberos key and cleartext lines are not accounts: they are
+//! handed to the sink as [`Attachment`]s of the account they name.
 
 use super::columns::SecretKind;
 use super::decompress::{describe_read_error, Compression};
 use super::{
-    decode_hash_field, stored_hash_field, AccountRow, AccountStatus, InputOptions, RejectCause,
-    RowSink, SkipPolicy, SkipRules, MAX_ACCOUNT_BYTES,
+    decode_hash_field, stored_hash_field, AccountRow, AccountStatus, Attachment, InputOptions,
+    RejectCause, RowSink, SkipPolicy, SkipRules, MAX_ACCOUNT_BYTES, MAX_SECRET_BYTES,
 };
 use crate::hash::{is_hex, HashKind};
 use anyhow::{bail, Result};
@@ -23,17 +25,29 @@ use std::io::BufRead;
 /// The shape of one line. Its `Debug` shows the hash's length only.
 #[derive(PartialEq, Eq)]
 enum Line<'a> {
-    /// `name:hash` or pwdump; `hash` is the hex NT (or SHA-1) field.
+    /// `name:hash` or pwdump; `hash` is the hex NT (or SHA-1) field; `lm`
+    /// when pwdump's LM field holds a real LM hash.
     Credential {
         name: &'a [u8],
         hash: &'a [u8],
         status: AccountStatus,
+        lm: bool,
     },
     /// An `/etc/shadow` line; `hash` is a crypt string (`$6$...`).
     Shadow {
         name: &'a [u8],
         hash: &'a [u8],
         status: AccountStatus,
+    },
+    /// secretsdump's Kerberos key line; `aes` for the AES key types.
+    KerberosKey {
+        name: &'a [u8],
+        aes: bool,
+    },
+    /// secretsdump's `name:CLEARTEXT:password` (the rest of the line).
+    Cleartext {
+        name: &'a [u8],
+        password: &'a [u8],
     },
     Skip(SkipPolicy),
     Reject(RejectCause, &'static str),
@@ -42,7 +56,10 @@ enum Line<'a> {
 impl std::fmt::Debug for Line<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Line::Credential { name, hash, status } | Line::Shadow { name, hash, status } => f
+            Line::Credential {
+                name, hash, status, ..
+            }
+            | Line::Shadow { name, hash, status } => f
                 .debug_struct(match self {
                     Line::Shadow { .. } => "Shadow",
                     _ => "Credential",
@@ -50,6 +67,16 @@ impl std::fmt::Debug for Line<'_> {
                 .field("name", &String::from_utf8_lossy(name))
                 .field("hash", &crate::redact::Redacted(hash))
                 .field("status", status)
+                .finish(),
+            Line::KerberosKey { name, aes } => f
+                .debug_struct("KerberosKey")
+                .field("name", &String::from_utf8_lossy(name))
+                .field("aes", aes)
+                .finish(),
+            Line::Cleartext { name, password } => f
+                .debug_struct("Cleartext")
+                .field("name", &String::from_utf8_lossy(name))
+                .field("password", &crate::redact::Redacted(password))
                 .finish(),
             Line::Skip(policy) => f.debug_tuple("Skip").field(policy).finish(),
             Line::Reject(cause, why) => f.debug_tuple("Reject").field(cause).field(why).finish(),
@@ -67,14 +94,30 @@ fn digits_or_empty(s: &[u8]) -> bool {
 
 /// Kerberos key types secretsdump prints by name.
 fn is_kerberos_type(s: &[u8]) -> bool {
-    const TYPES: &[&[u8]] = &[
-        b"aes256-cts-hmac-sha1-96",
-        b"aes128-cts-hmac-sha1-96",
-        b"des-cbc-md5",
-        b"des-cbc-crc",
-        b"rc4_hmac",
-    ];
-    TYPES.contains(&s)
+    const TYPES: &[&[u8]] = &[b"des-cbc-md5", b"des-cbc-crc", b"rc4_hmac"];
+    is_aes_type(s) || TYPES.contains(&s)
+}
+
+/// The AES key types, by name or by the number secretsdump prints for an
+/// encryption type it has no name for (17, 18).
+fn is_aes_type(s: &[u8]) -> bool {
+    matches!(
+        s,
+        b"aes256-cts-hmac-sha1-96" | b"aes128-cts-hmac-sha1-96" | b"17" | b"18"
+    )
+}
+
+/// The LM hash of no password: what Windows stores when LM hashes are off.
+const NO_LM_HASH: &[u8] = b"aad3b435b51404eeaad3b435b51404ee";
+
+/// Does pwdump's LM field hold a real LM hash? Not when it is empty, the
+/// no-password value (any case), all zeros or the `NO PASSWORD***`
+/// placeholder (which is not hex).
+fn stores_lm(field: &[u8]) -> bool {
+    field.len() == NO_LM_HASH.len()
+        && is_hex(field)
+        && !field.eq_ignore_ascii_case(NO_LM_HASH)
+        && !field.iter().all(|&b| b == b'0')
 }
 
 fn parse_line(line: &[u8]) -> Line<'_> {
@@ -95,16 +138,24 @@ fn parse_line(line: &[u8]) -> Line<'_> {
             name,
             hash: hash.trim_ascii(),
             status: AccountStatus::Unknown,
+            lm: false,
         },
-        [b"CLEARTEXT", ..] => Line::Skip(SkipPolicy::CleartextLine),
+        [b"CLEARTEXT", ..] => Line::Cleartext {
+            name,
+            password: &rest[b"CLEARTEXT:".len().min(rest.len())..],
+        },
         [kind, key] if (is_kerberos_type(kind) || all_digits(kind)) && is_hex(key) => {
-            Line::Skip(SkipPolicy::KerberosKey)
+            Line::KerberosKey {
+                name,
+                aes: is_aes_type(kind),
+            }
         }
-        [kind, _, ..] if is_kerberos_type(kind) => Line::Skip(SkipPolicy::KerberosKey),
+        [kind, _, ..] if is_kerberos_type(kind) => Line::KerberosKey {
+            name,
+            aes: is_aes_type(kind),
+        },
         // pwdump: rid:lm:nt:::suffix
-        // The LM field is ignored: it is empty, the constant "no LM hash"
-        // value, or pwdump's "NO PASSWORD****" placeholder.
-        [rid, _lm, nt, tail] if all_digits(rid) => {
+        [rid, lm, nt, tail] if all_digits(rid) => {
             let Some(suffix) = tail.strip_prefix(b"::") else {
                 return Line::Reject(
                     RejectCause::MalformedLine,
@@ -115,6 +166,7 @@ fn parse_line(line: &[u8]) -> Line<'_> {
                 name,
                 hash: nt,
                 status: status_of(suffix),
+                lm: stores_lm(lm),
             }
         }
         [rid, ..] if all_digits(rid) => {
@@ -158,10 +210,24 @@ fn has_no_hash(field: &[u8]) -> bool {
     field.is_empty() || field.starts_with(b"NO PASSWORD") || matches!(field, b"*" | b"!" | b"!*")
 }
 
-/// `name_historyN`: a password-history entry.
-fn is_history(name: &[u8]) -> bool {
+/// `name_historyN`, a password-history entry: the account's `name`.
+fn history_of(name: &[u8]) -> Option<&[u8]> {
     let digits = name.iter().rev().take_while(|b| b.is_ascii_digit()).count();
-    digits > 0 && name[..name.len() - digits].ends_with(b"_history")
+    if digits == 0 {
+        return None;
+    }
+    name[..name.len() - digits]
+        .strip_suffix(b"_history")
+        .filter(|account| !account.is_empty())
+}
+
+/// Is the hex NT hash of machine account `name` the default password of a
+/// pre-created computer account?
+fn default_password_hex(name: &[u8], hex: &[u8]) -> bool {
+    let mut nt = [0u8; 16];
+    hex.len() == 32
+        && crate::hash::decode_hex(hex, &mut nt)
+        && crate::policy::computer::has_default_password(name, &nt)
 }
 
 /// Does the start of a stream look like a colon dump rather than a CSV header?
@@ -248,7 +314,19 @@ impl ColonRows {
             if line.trim_ascii().is_empty() {
                 continue;
             }
-            let (name, hex, status, shadow) = match parse_line(line) {
+            let parsed = parse_line(line);
+            if let Line::Credential { name, .. }
+            | Line::Shadow { name, .. }
+            | Line::KerberosKey { name, .. }
+            | Line::Cleartext { name, .. } = parsed
+            {
+                if name.len() > MAX_ACCOUNT_BYTES {
+                    let detail = format!("account is longer than {MAX_ACCOUNT_BYTES} bytes");
+                    sink.rejected(line_no, RejectCause::FieldTooLong, &detail)?;
+                    continue;
+                }
+            }
+            let (name, hex, status, shadow, lm) = match parsed {
                 Line::Skip(policy) => {
                     sink.skipped(line_no, policy);
                     continue;
@@ -257,18 +335,38 @@ impl ColonRows {
                     sink.rejected(line_no, cause, detail)?;
                     continue;
                 }
-                Line::Credential { name, hash, status } => (name, hash, status, false),
-                Line::Shadow { name, hash, status } => (name, hash, status, true),
+                Line::KerberosKey { name, aes } => {
+                    let account = name.to_vec();
+                    sink.attached(line_no, Attachment::KerberosKey { account, aes })?;
+                    continue;
+                }
+                Line::Cleartext { name, password } => {
+                    if password.len() > MAX_SECRET_BYTES {
+                        let detail = format!("password is longer than {MAX_SECRET_BYTES} bytes");
+                        sink.rejected(line_no, RejectCause::FieldTooLong, &detail)?;
+                    } else {
+                        let account = name.to_vec();
+                        let password = zeroize::Zeroizing::new(password.to_vec());
+                        sink.attached(line_no, Attachment::Cleartext { account, password })?;
+                    }
+                    continue;
+                }
+                Line::Credential {
+                    name,
+                    hash,
+                    status,
+                    lm,
+                } => (name, hash, status, false, lm),
+                Line::Shadow { name, hash, status } => (name, hash, status, true, false),
             };
-            if name.len() > MAX_ACCOUNT_BYTES {
-                let detail = format!("account is longer than {MAX_ACCOUNT_BYTES} bytes");
-                sink.rejected(line_no, RejectCause::FieldTooLong, &detail)?;
-                continue;
-            }
-            let policy = if is_history(name) {
+            let history = history_of(name);
+            let policy = if history.is_some() {
                 self.skip.history.then_some(SkipPolicy::History)
             } else if name.ends_with(b"$") {
-                self.skip.machine.then_some(SkipPolicy::MachineAccount)
+                let keep = self.skip.default_machines
+                    && self.kind == SecretKind::Ntlm
+                    && default_password_hex(name, hex);
+                (self.skip.machine && !keep).then_some(SkipPolicy::MachineAccount)
             } else if status == AccountStatus::Disabled {
                 self.skip.disabled.then_some(SkipPolicy::DisabledAccount)
             } else {
@@ -285,16 +383,25 @@ impl ColonRows {
                 }
                 _ => stored_hash_field(hex, &mut hash),
             };
-            match checked {
-                Ok((kind, secret)) => sink.account(AccountRow {
+            match (checked, history) {
+                (Ok((kind, secret)), Some(account)) => sink.attached(
+                    line_no,
+                    Attachment::History {
+                        account: account.to_vec(),
+                        kind,
+                        hash: secret.to_vec(),
+                    },
+                )?,
+                (Ok((kind, secret)), None) => sink.account(AccountRow {
                     account: name,
                     secret,
                     kind,
                     line: line_no,
                     status,
                     privileged: false,
+                    lm_hash: lm,
                 })?,
-                Err((cause, detail)) => sink.rejected(line_no, cause, &detail)?,
+                (Err((cause, detail)), _) => sink.rejected(line_no, cause, &detail)?,
             }
         }
     }
@@ -314,7 +421,8 @@ mod tests {
             Line::Credential {
                 name: b"CONTOSO\\jdoe",
                 hash: NT,
-                status: AccountStatus::Disabled
+                status: AccountStatus::Disabled,
+                lm: false
             }
         );
         assert_eq!(
@@ -323,15 +431,58 @@ mod tests {
         );
         assert_eq!(
             parse_line(b"jdoe:aes256-cts-hmac-sha1-96:0011aabb"),
-            Line::Skip(SkipPolicy::KerberosKey)
+            Line::KerberosKey {
+                name: b"jdoe",
+                aes: true
+            }
+        );
+        assert_eq!(
+            parse_line(b"jdoe:des-cbc-md5:0011aabb"),
+            Line::KerberosKey {
+                name: b"jdoe",
+                aes: false
+            }
         );
         assert_eq!(
             parse_line(b"jdoe:CLEARTEXT:whatever:with:colons"),
-            Line::Skip(SkipPolicy::CleartextLine)
+            Line::Cleartext {
+                name: b"jdoe",
+                password: b"whatever:with:colons"
+            }
         );
-        assert!(is_history(b"CONTOSO\\jdoe_history12"));
-        assert!(!is_history(b"history"));
-        assert!(!is_history(b"jdoe_history"));
+        assert_eq!(
+            parse_line(b"jdoe:CLEARTEXT:"),
+            Line::Cleartext {
+                name: b"jdoe",
+                password: b""
+            }
+        );
+        assert_eq!(
+            history_of(b"CONTOSO\\jdoe_history12"),
+            Some(&b"CONTOSO\\jdoe"[..])
+        );
+        assert_eq!(history_of(b"history"), None);
+        assert_eq!(history_of(b"jdoe_history"), None);
+        assert_eq!(history_of(b"_history1"), None);
+    }
+
+    #[test]
+    fn lm_field_holds_a_hash_unless_empty_placeholder_or_zeros() {
+        let lm = |field: &str| {
+            let line = format!("u:1000:{field}:8846f7eaee8fb117ad06bdd830b7586c:::");
+            matches!(
+                parse_line(line.as_bytes()),
+                Line::Credential { lm: true, .. }
+            )
+        };
+        // LM("password"), from the literature.
+        assert!(lm("E52CAC67419A9A224A3B108F3FA6CB6D"));
+        assert!(lm("e52cac67419a9a224a3b108f3fa6cb6d"));
+        assert!(!lm("aad3b435b51404eeaad3b435b51404ee"));
+        assert!(!lm("AAD3B435B51404EEAAD3B435B51404EE"));
+        assert!(!lm("NO PASSWORD*********************"));
+        assert!(!lm("00000000000000000000000000000000"));
+        assert!(!lm(""));
     }
 
     #[test]
@@ -341,7 +492,8 @@ mod tests {
             Line::Credential {
                 name: b"jdoe",
                 hash: NT,
-                status: AccountStatus::Unknown
+                status: AccountStatus::Unknown,
+                lm: false
             }
         );
         assert!(matches!(

@@ -253,6 +253,7 @@ impl CsvRows {
             line,
             status: AccountStatus::Unknown,
             privileged: self.admin.is_some_and(|i| truthy(&record[i])),
+            lm_hash: false,
         })
     }
 }

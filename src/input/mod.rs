@@ -63,7 +63,8 @@ impl RejectCause {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SkipPolicy {
-    /// secretsdump `user_historyN` lines: old passwords, not the current one.
+    /// secretsdump `user_historyN` lines: old passwords, not the current one
+    /// (attached to their account with `--include-history`).
     History,
     /// Accounts ending in `$`: machine accounts with random 120-character passwords.
     MachineAccount,
@@ -71,9 +72,11 @@ pub enum SkipPolicy {
     DisabledAccount,
     /// secretsdump progress lines such as `[*] Dumping Domain Credentials`.
     BannerLine,
-    /// secretsdump Kerberos key lines (`user:aes256-cts-hmac-sha1-96:...`).
+    /// secretsdump Kerberos key lines (`user:aes256-cts-hmac-sha1-96:...`),
+    /// attached to their account (`no-aes-keys`).
     KerberosKey,
-    /// secretsdump `user:CLEARTEXT:...` lines (reversible encryption).
+    /// secretsdump `user:CLEARTEXT:...` lines (reversible encryption),
+    /// attached to their account (`reversible`, and checked as plaintext).
     CleartextLine,
     /// Accounts with no hash stored (`Guest:`, pwdump `NO PASSWORD***`, an
     /// empty hash cell): there is no password to check.
@@ -89,6 +92,42 @@ pub struct SkipRules {
     pub history: bool,
     pub machine: bool,
     pub disabled: bool,
+    /// Check a machine account anyway when its NT hash is the default
+    /// password of a pre-created computer account (see
+    /// [`crate::policy::computer`]), even when `machine` skips the others.
+    pub default_machines: bool,
+}
+
+/// A dump line that belongs to an account instead of being one: counted as
+/// skipped under [`Attachment::policy`], then attached by the audit to the
+/// account of the same name in the same export.
+pub enum Attachment {
+    /// `user_historyN` with `--include-history`: an old password's hash
+    /// (decoded bytes of `kind`); `account` is the name without the suffix.
+    History {
+        account: Vec<u8>,
+        kind: SecretKind,
+        hash: Vec<u8>,
+    },
+    /// A Kerberos key line; `aes` for the AES types.
+    KerberosKey { account: Vec<u8>, aes: bool },
+    /// `user:CLEARTEXT:password`: the password, stored reversibly. Wiped on
+    /// drop.
+    Cleartext {
+        account: Vec<u8>,
+        password: zeroize::Zeroizing<Vec<u8>>,
+    },
+}
+
+impl Attachment {
+    /// The `rows_skipped` cause the line is counted under.
+    pub fn policy(&self) -> SkipPolicy {
+        match self {
+            Attachment::History { .. } => SkipPolicy::History,
+            Attachment::KerberosKey { .. } => SkipPolicy::KerberosKey,
+            Attachment::Cleartext { .. } => SkipPolicy::CleartextLine,
+        }
+    }
 }
 
 /// Rows carry the account's status; the type lives with the accounts table,
@@ -104,6 +143,8 @@ pub struct AccountRow<'a> {
     pub status: AccountStatus,
     /// Marked privileged by the export (`--admin-col`).
     pub privileged: bool,
+    /// An LM hash is stored beside the NT hash (pwdump, secretsdump).
+    pub lm_hash: bool,
 }
 
 /// Where the rows of an export go.
@@ -112,6 +153,12 @@ pub trait RowSink {
     /// `detail` must never contain the secret or any part of it.
     fn rejected(&mut self, line: u64, cause: RejectCause, detail: &str) -> Result<()>;
     fn skipped(&mut self, line: u64, policy: SkipPolicy);
+    /// A line that belongs to an account (see [`Attachment`]). A sink that
+    /// does not attach lines counts it as skipped.
+    fn attached(&mut self, line: u64, attachment: Attachment) -> Result<()> {
+        self.skipped(line, attachment.policy());
+        Ok(())
+    }
 }
 
 /// The export formats understood.

@@ -7,9 +7,12 @@
 //! * `username`: the password is the account name or an obvious variant;
 //! * `shared` / `privileged-shared`: several accounts, one password;
 //! * `banned`: the organisation's own words with the usual mutations (a
-//!   source, see [`banned`] and `source::plain_list`).
+//!   source, see [`banned`] and `source::plain_list`);
+//! * `default-computer-password`: a machine account whose password is still
+//!   its own name (see [`computer`]).
 
 pub mod banned;
+pub mod computer;
 pub mod shared;
 pub mod username;
 

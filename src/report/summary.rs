@@ -74,6 +74,9 @@ pub struct SourceSummary {
 #[derive(Serialize, Debug)]
 pub struct LookupSummary {
     pub hash_kind: HashKind,
+    /// Old passwords (`--include-history`) rather than current ones.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub history: bool,
     pub method: &'static str,
     pub queried: u64,
     pub hits: u64,

@@ -9,6 +9,11 @@
 //! Reading happens on its own thread while the previous batch is hashed, so
 //! parsing and hashing overlap. Plaintext lives only inside a batch and is
 //! wiped when the batch has been hashed.
+//!
+//! Lines that belong to an account (history, Kerberos keys, cleartext) are
+//! gathered on the way and attached once every account is known ([`attach`]).
+
+mod attach;
 
 use crate::accounts::{Accounts, Flags, Origin};
 use crate::atomic_file;
@@ -18,12 +23,12 @@ use crate::findings::{Findings, Reason, Severity};
 use crate::hash::{self, HashKind, NotUtf8};
 use crate::input::columns::SecretKind;
 use crate::input::{
-    self, AccountRow, AccountStatus, InputOptions, RejectCause, RowSink, SkipPolicy,
+    self, AccountRow, AccountStatus, Attachment, InputOptions, RejectCause, RowSink, SkipPolicy,
 };
 use crate::outcome::FailOn;
 use crate::policy::{self, username, PolicyOptions};
 use crate::progress::Progress;
-use crate::queryset::{Pending, QuerySet};
+use crate::queryset::{PendingSets, QuerySet};
 use crate::report::reset_list;
 use crate::report::summary::{
     Durations, InputSummary, LookupSummary, SharedGroupSummary, SourceSummary, Summary, Tally,
@@ -156,8 +161,11 @@ struct Batch {
     lines: Vec<u64>,
     statuses: Vec<AccountStatus>,
     privileged: Vec<bool>,
+    lm_hash: Vec<bool>,
     rejects: Vec<(u64, RejectCause, String)>,
     skips: BTreeMap<SkipPolicy, u64>,
+    /// Counted in `skips` too.
+    attachments: Vec<Attachment>,
 }
 
 impl Batch {
@@ -201,7 +209,8 @@ impl BatchSink<'_> {
     }
 
     fn maybe_send(&mut self) -> Result<()> {
-        if self.batch.len() + self.batch.rejects.len() >= BATCH_ROWS {
+        let b = &self.batch;
+        if b.len() + b.rejects.len() + b.attachments.len() >= BATCH_ROWS {
             self.send()?;
         }
         Ok(())
@@ -220,6 +229,7 @@ impl RowSink for BatchSink<'_> {
         b.lines.push(row.line);
         b.statuses.push(row.status);
         b.privileged.push(row.privileged);
+        b.lm_hash.push(row.lm_hash);
         self.maybe_send()
     }
 
@@ -238,14 +248,21 @@ impl RowSink for BatchSink<'_> {
     fn skipped(&mut self, _line: u64, policy: SkipPolicy) {
         *self.batch.skips.entry(policy).or_default() += 1;
     }
+
+    fn attached(&mut self, line: u64, attachment: Attachment) -> Result<()> {
+        self.skipped(line, attachment.policy());
+        self.batch.attachments.push(attachment);
+        self.maybe_send()
+    }
 }
 
 /// Hashes, findings and bookkeeping gathered while reading.
 struct Gathered {
     accounts: Accounts,
-    sha1: Pending<20>,
-    ntlm: Pending<16>,
+    hashes: PendingSets,
     findings: Findings,
+    /// History, key and cleartext lines, until their accounts are known.
+    attached: attach::Attached,
     /// Each account's secret as kept for `--combolist` (None without one).
     stored: Option<StoredSecrets>,
     /// Stored-hash schemes seen, for the summary.
@@ -280,18 +297,22 @@ struct Digests {
     policy: Vec<Reason>,
 }
 
+/// The digests of plaintext `secret` of account `name`.
+fn digest_plain(name: &[u8], secret: &[u8], ctx: &ReadContext<'_>) -> Digests {
+    Digests {
+        sha1: (ctx.keep_secrets || ctx.kinds.contains(&HashKind::Sha1)).then(|| hash::sha1(secret)),
+        ntlm: ctx
+            .kinds
+            .contains(&HashKind::Ntlm)
+            .then(|| hash::ntlm(secret)),
+        policy: policy::check_plaintext(name, secret, ctx.policy),
+    }
+}
+
 fn digest(batch: &Batch, i: usize, ctx: &ReadContext<'_>) -> Digests {
     let secret = batch.secret(i);
     match batch.kinds[i] {
-        SecretKind::Plain => Digests {
-            sha1: (ctx.keep_secrets || ctx.kinds.contains(&HashKind::Sha1))
-                .then(|| hash::sha1(secret)),
-            ntlm: ctx
-                .kinds
-                .contains(&HashKind::Ntlm)
-                .then(|| hash::ntlm(secret)),
-            policy: policy::check_plaintext(batch.name(i), secret, ctx.policy),
-        },
+        SecretKind::Plain => digest_plain(batch.name(i), secret, ctx),
         SecretKind::Sha1 => Digests {
             sha1: secret.try_into().ok(),
             ntlm: None,
@@ -310,23 +331,30 @@ fn digest(batch: &Batch, i: usize, ctx: &ReadContext<'_>) -> Digests {
     }
 }
 
-/// What a hash alone tells: `username`, by hashing the name's variants.
+/// What a hash alone tells: `username`, by hashing the name's variants,
+/// and `default-computer-password` for a machine account's NT hash.
 /// Run here, on batches still in input order, rather than on the sorted
 /// hashes: the names are then read in order instead of at random.
 fn hashed_policy(name: &[u8], kind: HashKind, hash: &[u8], ctx: &ReadContext<'_>) -> Vec<Reason> {
-    match &ctx.hashed_username {
-        Some(candidates) if candidates.matches_hash(name, kind, hash) => vec![Reason::Username],
-        _ => Vec::new(),
+    let mut found = Vec::new();
+    if let Some(candidates) = &ctx.hashed_username {
+        if candidates.matches_hash(name, kind, hash) {
+            found.push(Reason::Username);
+        }
     }
+    if kind == HashKind::Ntlm && policy::computer::has_default_password(name, hash) {
+        found.push(Reason::DefaultComputerPassword);
+    }
+    found
 }
 
 impl Gathered {
     fn new(reasons: &[Reason], keep_secrets: bool) -> Gathered {
         Gathered {
             accounts: Accounts::default(),
-            sha1: Pending::default(),
-            ntlm: Pending::default(),
+            hashes: PendingSets::default(),
             findings: Findings::new(reasons),
+            attached: attach::Attached::default(),
             stored: keep_secrets.then(StoredSecrets::default),
             schemes: BTreeMap::new(),
             rows_read: 0,
@@ -360,9 +388,12 @@ impl Gathered {
     /// Take in a batch and its digests: the part that must go in input
     /// order, one row after another.
     fn absorb(&mut self, digested: Digested, ctx: &ReadContext<'_>) -> Result<()> {
-        let Digested { batch, digests } = digested;
+        let Digested { mut batch, digests } = digested;
         for (line, cause, detail) in &batch.rejects {
             self.reject(ctx, batch.file, *line, *cause, detail);
+        }
+        for attachment in std::mem::take(&mut batch.attachments) {
+            self.attached.take(batch.file, attachment, ctx);
         }
         for (policy, n) in &batch.skips {
             let name = serde_json::to_value(policy)?;
@@ -410,20 +441,34 @@ impl Gathered {
                 let scheme = crate::verify::detect(secret).map_or("unknown", |s| s.name());
                 *self.schemes.entry(scheme.to_string()).or_default() += 1;
             }
-            if let Some(h) = d.sha1 {
-                self.sha1.push(h, id);
-            }
-            if let Some(Ok(h)) = d.ntlm {
-                self.ntlm.push(h, id);
-            }
-            for reason in d.policy {
-                self.findings.add(id, reason);
+            record_digests(&d, id, &mut self.hashes, &mut self.findings);
+            if batch.lm_hash[i] {
+                self.findings.add(id, Reason::LmHash);
             }
         }
         let rows = (batch.len() + batch.rejects.len()) as u64 + batch.skips.values().sum::<u64>();
         self.rows_read += rows;
         ctx.bar.inc(rows);
         Ok(())
+    }
+}
+
+/// Look up `d`'s hashes for account `id` (into `hashes`) and record what
+/// its plaintext alone tells.
+fn record_digests(
+    d: &Digests,
+    id: crate::accounts::AccountId,
+    hashes: &mut PendingSets,
+    findings: &mut Findings,
+) {
+    if let Some(h) = d.sha1 {
+        hashes.sha1.push(h, id);
+    }
+    if let Some(Ok(h)) = d.ntlm {
+        hashes.ntlm.push(h, id);
+    }
+    for &reason in &d.policy {
+        findings.add(id, reason);
     }
 }
 
@@ -536,9 +581,9 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
     let t_sort = Instant::now();
     let Gathered {
         accounts,
-        sha1,
-        ntlm,
+        mut hashes,
         mut findings,
+        attached,
         stored,
         schemes,
         rows_read,
@@ -546,12 +591,20 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         skipped,
         ..
     } = gathered;
-    let querysets: Vec<QuerySet> = vec![sha1.build(HashKind::Sha1), ntlm.build(HashKind::Ntlm)];
+    let mut history = PendingSets::default();
+    attached.apply(&accounts, &mut findings, &mut hashes, &mut history);
+    let querysets: Vec<QuerySet> = hashes.build();
+    let history: Vec<QuerySet> = history.build();
     let groups = policy::check_hashes(&querysets, &accounts, &mut findings, &cfg.policy);
     durations.sort = t_sort.elapsed().as_millis() as u64;
 
     let t_lookup = Instant::now();
-    let source_summaries = ask_sources(&sources, &querysets, &mut findings, min_count, &progress)?;
+    let asked: Vec<(&QuerySet, Asked)> = querysets
+        .iter()
+        .map(|q| (q, Asked::Current))
+        .chain(history.iter().map(|q| (q, Asked::History)))
+        .collect();
+    let source_summaries = ask_sources(&sources, &asked, &mut findings, min_count, &progress)?;
     durations.lookup = t_lookup.elapsed().as_millis() as u64;
     let combolist = match (&cfg.combolist, &stored) {
         (Some(options), Some(stored)) => Some(combolist::run(
@@ -712,11 +765,32 @@ fn read_inputs(
     Ok(gathered)
 }
 
+/// Whose passwords a query set holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    /// The accounts' current passwords.
+    Current,
+    /// Their old passwords (`--include-history`): a hit is `history-pwned`.
+    History,
+}
+
+impl Asked {
+    /// The reason a hit of `src` gives an account, if any: an old password
+    /// only matters when it is pwned.
+    fn reason(self, src: &dyn Source) -> Option<Reason> {
+        match (self, src.reason()) {
+            (Asked::Current, reason) => Some(reason),
+            (Asked::History, Reason::Pwned) => Some(Reason::HistoryPwned),
+            (Asked::History, _) => None,
+        }
+    }
+}
+
 /// Ask every source about every query set of a kind it answers, and record
 /// hits and unchecked hashes as findings.
 fn ask_sources(
     sources: &[Box<dyn Source>],
-    querysets: &[QuerySet],
+    querysets: &[(&QuerySet, Asked)],
     findings: &mut Findings,
     min_count: u64,
     progress: &Progress,
@@ -724,10 +798,10 @@ fn ask_sources(
     let mut summaries = Vec::new();
     for (si, src) in sources.iter().enumerate() {
         let mut lookups = Vec::new();
-        for qs in querysets
-            .iter()
-            .filter(|q| !q.is_empty() && src.kinds().contains(&q.kind))
-        {
+        for &(qs, asked) in querysets.iter().filter(|(q, asked)| {
+            !q.is_empty() && src.kinds().contains(&q.kind) && asked.reason(src.as_ref()).is_some()
+        }) {
+            let reason = asked.reason(src.as_ref()).expect("filtered above");
             let t = Instant::now();
             let bar = progress.bar(qs.len() as u64, &format!("{} ({})", src.name(), qs.kind));
             let answer = src.lookup(&Lookup {
@@ -743,7 +817,7 @@ fn ask_sources(
                     continue;
                 }
                 for &acc in qs.accounts_of(qi) {
-                    findings.hit(acc, src.reason(), si, count);
+                    findings.hit(acc, reason, si, count);
                 }
             }
             for &qi in &answer.unchecked {
@@ -765,6 +839,7 @@ fn ask_sources(
             }
             lookups.push(LookupSummary {
                 hash_kind: qs.kind,
+                history: asked == Asked::History,
                 method: answer.method,
                 queried: qs.len() as u64,
                 hits: answer.hits.len() as u64 - below,
