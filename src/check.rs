@@ -17,6 +17,7 @@ pub fn run(sources_options: &SourceOptions, password: &[u8], out: &mut dyn Write
         sources,
         builtin_only,
         min_count,
+        ..
     } = open_sources(sources_options)?;
     let mut kinds = plaintext_kinds(&sources);
     if hash::ntlm(password).is_err() {

@@ -4,6 +4,7 @@
 //! ten million accounts costs nothing here.
 
 use crate::accounts::AccountId;
+use crate::policy::banned::Rule as BannedRule;
 use std::collections::HashMap;
 
 /// How urgent a finding is. Ordered: `Low < Medium < High < Critical`.
@@ -153,6 +154,9 @@ pub struct Finding {
     pub shared: Option<(u32, u32)>,
     /// How the account matched a leaked identity (best tier), when it did.
     pub tier: Option<crate::match_tier::Tier>,
+    /// The rules by which a banned word was found (bits of
+    /// [`BannedRule`]).
+    pub banned_rules: u8,
 }
 
 impl Finding {
@@ -230,6 +234,21 @@ impl Findings {
         if let Some(f) = self.add(account, reason) {
             f.tier = Some(f.tier.map_or(tier, |t| t.min(tier)));
         }
+    }
+
+    /// A banned word was found in `account`'s password by `rule`.
+    pub fn banned(&mut self, account: AccountId, rule: BannedRule) {
+        if let Some(f) = self.add(account, Reason::Banned) {
+            f.banned_rules = rule.add_to(f.banned_rules);
+        }
+    }
+
+    /// Number of accounts whose banned word `rule` found.
+    pub fn count_banned(&self, rule: BannedRule) -> u64 {
+        self.by_account
+            .values()
+            .filter(|f| BannedRule::in_bits(f.banned_rules).any(|r| r == rule))
+            .count() as u64
     }
 
     /// Put `account` in shared-password group `group` of `size` accounts.

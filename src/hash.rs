@@ -196,19 +196,18 @@ impl NtlmLanes {
         self.used += 1;
     }
 
-    /// The NTLM hashes of the passwords pushed, in order (what the tests
-    /// compare lane by lane; the audit only asks [`NtlmLanes::contains`]).
-    #[cfg(test)]
-    pub fn digests(&self) -> Vec<[u8; 16]> {
+    /// The NTLM hashes of the eight lanes, in the order pushed (lanes past
+    /// those pushed hold no password: ignore them). The banned-word
+    /// expansion looks every one up; username checks only ask
+    /// [`NtlmLanes::contains`].
+    pub fn digests(&self) -> [[u8; 16]; LANES] {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, checked just above.
             let state = unsafe { md4_x8_state(&self.words) };
-            return (0..self.used)
-                .map(|lane| digest_of(std::array::from_fn(|i| state[i][lane])))
-                .collect();
+            return std::array::from_fn(|lane| digest_of(std::array::from_fn(|i| state[i][lane])));
         }
-        (0..self.used).map(|lane| self.lane_digest(lane)).collect()
+        std::array::from_fn(|lane| self.lane_digest(lane))
     }
 
     /// Is `want` the NTLM hash of any password pushed?
@@ -264,7 +263,7 @@ impl NtlmSuffix {
 }
 
 /// The final MD4 state of eight one-block inputs: `state[word][lane]`.
-#[cfg(all(test, target_arch = "x86_64"))]
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn md4_x8_state(words: &[[u32; LANES]; 16]) -> [[u32; LANES]; 4] {
     use std::arch::x86_64::*;

@@ -236,6 +236,97 @@ fn banned_words_with_mutations() {
     assert_eq!(run.rows()[0][2], "banned");
 }
 
+/// (account, reasons, banned_rule) of every reported row.
+fn banned_rules(run: &Run) -> Vec<(String, String, String)> {
+    run.rows()
+        .into_iter()
+        .map(|r| (r[0].clone(), r[2].clone(), r[10].clone()))
+        .collect()
+}
+
+#[test]
+fn banned_plaintext_is_normalised_and_scored() {
+    let wd = Workdir::new();
+    wd.write("banned.txt", "contoso\nblank\npassword\nacme\nalice\n");
+    wd.write(
+        "u.csv",
+        "email,password\n\
+         a@x.com,C0ntos0Blank12\n\
+         b@x.com,ContoS0Bl@nkf9!\n\
+         c@x.com,Contoso2025!\n\
+         d@x.com,P@ssword\n\
+         e@x.com,@cme-Acme\n\
+         f@x.com,Contozo!\n\
+         alice@x.com,Alice7!#\n\
+         g@x.com,HotContosoNights\n",
+    );
+    let run = wd
+        .cmd(&[
+            "audit",
+            "u.csv",
+            "--banned",
+            "banned.txt",
+            "--only",
+            "banned,username",
+            "--summary",
+            "s.json",
+        ])
+        .run()
+        .code(1);
+    let row = |a: &str, r: &str, rule: &str| (a.to_string(), r.to_string(), rule.to_string());
+    assert_eq!(
+        banned_rules(&run),
+        [
+            // contoso + blank + "l" + "z": 4 points, banned.
+            row("a@x.com", "banned", "substring-score"),
+            // ContoS0Bl@nkf9!: 5 points, not banned. Contoso2025!: 6 points,
+            // but a candidate of the expansion.
+            row("c@x.com", "banned", "expansion"),
+            row("d@x.com", "banned", "expansion;exact"),
+            // acme twice in the score form "acme-acme": 2 points + "-".
+            row("e@x.com", "banned", "substring-score"),
+            row("f@x.com", "banned", "fuzzy"),
+            // The account's own name is the username check's business.
+            row("alice@x.com", "username", ""),
+        ]
+    );
+    let s: serde_json::Value = serde_json::from_str(&wd.read("s.json")).unwrap();
+    let rules = &s["banned_rules"];
+    assert_eq!(rules["expansion"], 2);
+    assert_eq!(rules["exact"], 1);
+    assert_eq!(rules["fuzzy"], 1);
+    assert_eq!(rules["substring-score"], 2);
+}
+
+#[test]
+fn banned_partial_substitutions_in_hashed_exports() {
+    let wd = Workdir::new();
+    wd.write("banned.txt", "password\nacme\n");
+    let passwords = ["P@ssword", "Passw0rd", "P@ssw0rd!", "@cme2024", "P@$$word"];
+    let dump: String = passwords
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("u{i}:{}\n", nt(p)))
+        .collect();
+    wd.write("dump.txt", dump);
+    let sha: String = passwords
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("u{i},{}\n", encode_hex(&sha1(p.as_bytes()))))
+        .collect();
+    wd.write("sha.csv", format!("user,sha1\n{sha}"));
+    for file in ["dump.txt", "sha.csv"] {
+        let run = wd
+            .cmd(&["audit", file, "--banned", "banned.txt", "--only", "banned"])
+            .run()
+            .code(1);
+        // P@$$word substitutes three letters of password, but not all of
+        // them: no candidate is it.
+        assert_eq!(run.accounts(), ["u0", "u1", "u2", "u3"], "{file}");
+        assert!(run.rows().iter().all(|r| r[10] == "expansion"), "{file}");
+    }
+}
+
 #[test]
 fn only_exclude_and_fail_on_severity() {
     let wd = Workdir::new();

@@ -59,7 +59,7 @@ fn clean_audit_writes_a_header_only_report_and_exits_0() {
     assert!(run.stderr.contains("only the built-in list"));
     assert_eq!(
         wd.read("r.csv"),
-        "account,origin,reasons,max_count,sources,account_status,severity,shared_group,shared_size,match_tier\n"
+        "account,origin,reasons,max_count,sources,account_status,severity,shared_group,shared_size,match_tier,banned_rule\n"
     );
     let run = wd.cmd(&["audit", "u.csv", "--quiet"]).run().code(0);
     assert_eq!(run.stderr, "", "--quiet prints nothing but errors");

@@ -26,6 +26,7 @@ use crate::input::{
     self, AccountRow, AccountStatus, Attachment, InputOptions, RejectCause, RowSink, SkipPolicy,
 };
 use crate::outcome::FailOn;
+use crate::policy::banned::{normalise::Matcher, Rule as BannedRule};
 use crate::policy::{self, username, PolicyOptions};
 use crate::progress::Progress;
 use crate::queryset::{PendingSets, QuerySet};
@@ -93,6 +94,8 @@ pub struct Opened {
     /// The prevalence a hit needs: `--min-count`, or else the highest a
     /// store was built with (1 without stores).
     pub min_count: u64,
+    /// The words of every `--banned` file, for matching plaintext.
+    pub banned_words: Vec<Vec<u8>>,
 }
 
 pub fn open_sources(options: &SourceOptions) -> Result<Opened> {
@@ -110,8 +113,15 @@ pub fn open_sources(options: &SourceOptions) -> Result<Opened> {
     if builtin_only {
         sources.push(Box::new(source::plain_list::PlainList::builtin()));
     }
+    let mut banned_words = Vec::new();
     for path in &options.banned {
-        sources.push(Box::new(source::plain_list::PlainList::banned(path)?));
+        let words = source::plain_list::read_words(path)?;
+        sources.push(Box::new(source::banned_list::BannedList::new(
+            path,
+            &words,
+            username::current_year(),
+        )));
+        banned_words.extend(words);
     }
     let floor = sources.iter().max_by_key(|s| s.min_count_kept());
     let min_count = match (options.min_count, floor) {
@@ -129,6 +139,7 @@ pub fn open_sources(options: &SourceOptions) -> Result<Opened> {
         sources,
         builtin_only,
         min_count,
+        banned_words,
     })
 }
 
@@ -287,6 +298,9 @@ struct ReadContext<'a> {
     /// Username variants to hash for accounts that come as hashes (None
     /// when `username` findings are off).
     hashed_username: Option<username::Candidates>,
+    /// The banned words, for plaintext (None when `banned` is off or no
+    /// words were given).
+    banned: Option<Matcher>,
 }
 
 /// What one secret yields: its hashes per kind asked, and what the
@@ -295,6 +309,8 @@ struct Digests {
     sha1: Option<[u8; 20]>,
     ntlm: Option<Result<[u8; 16], NotUtf8>>,
     policy: Vec<Reason>,
+    /// Plaintext: the rule by which its normalised form is banned.
+    banned: Option<BannedRule>,
 }
 
 /// The digests of plaintext `secret` of account `name`.
@@ -306,6 +322,10 @@ fn digest_plain(name: &[u8], secret: &[u8], ctx: &ReadContext<'_>) -> Digests {
             .contains(&HashKind::Ntlm)
             .then(|| hash::ntlm(secret)),
         policy: policy::check_plaintext(name, secret, ctx.policy),
+        banned: ctx
+            .banned
+            .as_ref()
+            .and_then(|m| m.check(secret, || username::bases(name))),
     }
 }
 
@@ -317,16 +337,19 @@ fn digest(batch: &Batch, i: usize, ctx: &ReadContext<'_>) -> Digests {
             sha1: secret.try_into().ok(),
             ntlm: None,
             policy: hashed_policy(batch.name(i), HashKind::Sha1, secret, ctx),
+            banned: None,
         },
         SecretKind::Ntlm => Digests {
             sha1: None,
             ntlm: secret.try_into().ok().map(Ok),
             policy: hashed_policy(batch.name(i), HashKind::Ntlm, secret, ctx),
+            banned: None,
         },
         SecretKind::Salted => Digests {
             sha1: None,
             ntlm: None,
             policy: Vec::new(),
+            banned: None,
         },
     }
 }
@@ -445,6 +468,9 @@ impl Gathered {
             if batch.lm_hash[i] {
                 self.findings.add(id, Reason::LmHash);
             }
+            if let Some(rule) = d.banned {
+                self.findings.banned(id, rule);
+            }
         }
         let rows = (batch.len() + batch.rejects.len()) as u64 + batch.skips.values().sum::<u64>();
         self.rows_read += rows;
@@ -515,6 +541,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         sources,
         builtin_only,
         min_count,
+        banned_words,
     } = open_sources(&cfg.sources)?;
     durations.open_sources = started.elapsed().as_millis() as u64;
     let mut opened = Vec::new();
@@ -567,6 +594,8 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
             .reasons
             .contains(&Reason::Username)
             .then(|| username::Candidates::new(username::current_year())),
+        banned: Some(Matcher::new(&banned_words))
+            .filter(|m| !m.is_empty() && cfg.reasons.contains(&Reason::Banned)),
     };
     let gathered = read_inputs(opened, &ctx, &cfg.reasons)?;
     bar.finish_and_clear();
@@ -637,6 +666,10 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
     for reason in Reason::ALL {
         flagged.add(reason.name(), findings.count(reason));
     }
+    let mut banned_rules = Tally::default();
+    for rule in BannedRule::ALL {
+        banned_rules.add(rule.name(), findings.count_banned(rule));
+    }
     let mut by_severity = Tally::default();
     for severity in Severity::ALL {
         by_severity.add(severity.name(), findings.count_with_severity(severity));
@@ -671,6 +704,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         rows_skipped: skipped,
         accounts_flagged: flagged,
         accounts_by_severity: by_severity,
+        banned_rules,
         accounts_unchecked: findings.count(Reason::Unchecked),
         report_rows,
         shared_groups: shared_summaries(&groups, &accounts, &inputs),
@@ -818,6 +852,9 @@ fn ask_sources(
                 }
                 for &acc in qs.accounts_of(qi) {
                     findings.hit(acc, reason, si, count);
+                    if reason == Reason::Banned {
+                        findings.banned(acc, BannedRule::Expansion);
+                    }
                 }
             }
             for &qi in &answer.unchecked {

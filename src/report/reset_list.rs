@@ -2,17 +2,18 @@
 //! be checked), in input order.
 //!
 //! Columns (stable; new ones are only ever appended):
-//! `account,origin,reasons,max_count,sources,account_status,severity,shared_group,shared_size,match_tier`.
+//! `account,origin,reasons,max_count,sources,account_status,severity,shared_group,shared_size,match_tier,banned_rule`.
 //! Never a password, never a hash. Cells that a spreadsheet would run as a
 //! formula (starting with `=`, `+`, `-`, `@`, tab or CR) get a leading `'`.
 
 use crate::accounts::Accounts;
 use crate::findings::Findings;
+use crate::policy::banned::Rule as BannedRule;
 use anyhow::Result;
 use std::fmt::Write as _;
 use std::io::Write;
 
-pub const HEADER: [&str; 10] = [
+pub const HEADER: [&str; 11] = [
     "account",
     "origin",
     "reasons",
@@ -23,6 +24,7 @@ pub const HEADER: [&str; 10] = [
     "shared_group",
     "shared_size",
     "match_tier",
+    "banned_rule",
 ];
 
 /// Neutralise spreadsheet formula injection (OWASP CSV injection).
@@ -51,10 +53,10 @@ pub fn write(
     csv.write_record(HEADER)?;
     let mut rows = 0;
     // The cells built from numbers and lists, reused row after row.
-    let mut text: [String; 6] = Default::default();
+    let mut text: [String; 7] = Default::default();
     for (id, finding) in findings.sorted() {
         text.iter_mut().for_each(String::clear);
-        let [origin, reasons, count, matched, group, size] = &mut text;
+        let [origin, reasons, count, matched, group, size, rules] = &mut text;
         let from = accounts.origin(id);
         write!(origin, "{}:{}", inputs[from.file], from.line)?;
         join_into(reasons, finding.reasons().map(|r| r.name()));
@@ -72,9 +74,13 @@ pub fn write(
             write!(group, "{g}")?;
             write!(size, "{n}")?;
         }
+        join_into(
+            rules,
+            BannedRule::in_bits(finding.banned_rules).map(BannedRule::name),
+        );
         let severity = finding.severity().map_or("", |s| s.name());
         let tier = finding.tier.map_or("", |t| t.name());
-        let cells: [&[u8]; 10] = [
+        let cells: [&[u8]; 11] = [
             accounts.name(id),
             origin.as_bytes(),
             reasons.as_bytes(),
@@ -85,6 +91,7 @@ pub fn write(
             group.as_bytes(),
             size.as_bytes(),
             tier.as_bytes(),
+            rules.as_bytes(),
         ];
         csv.write_record(cells.iter().map(|c| neutralise(c)))?;
         rows += 1;

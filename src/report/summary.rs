@@ -25,6 +25,10 @@ pub struct Summary {
     pub accounts_flagged: Tally,
     /// Accounts by their highest severity.
     pub accounts_by_severity: Tally,
+    /// Accounts `banned`, by the rule that found the word (one account may
+    /// count under several): `expansion`, `exact`, `fuzzy`,
+    /// `substring-score`.
+    pub banned_rules: Tally,
     pub accounts_unchecked: u64,
     pub report_rows: u64,
     pub shared_groups: Vec<SharedGroupSummary>,

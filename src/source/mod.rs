@@ -7,6 +7,7 @@
 //! for a hash must say so in [`Answer::unchecked`]: the audit then reports
 //! those accounts as unchecked, never as clean.
 
+pub mod banned_list;
 pub mod corpus_stamp;
 pub mod hibp_dir;
 pub mod hibp_file;

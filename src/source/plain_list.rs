@@ -8,7 +8,6 @@
 //! corpora belong in the sorted Pwned Passwords format.
 
 use super::{file_facts, label, Answer, Lookup, Source, SourceInfo};
-use crate::findings::Reason;
 use crate::hash::{hash_into, HashKind};
 use crate::input::decompress;
 use anyhow::{Context, Result};
@@ -24,11 +23,6 @@ pub struct PlainList {
     name: String,
     path: Option<PathBuf>,
     words: Vec<Vec<u8>>,
-    /// What a hit means: `pwned` for leaked-password lists, `banned` for
-    /// the organisation's own words.
-    reason: Reason,
-    /// For banned words: how many words the list had before expansion.
-    expanded_from: Option<u64>,
 }
 
 const KINDS: [HashKind; 2] = HashKind::ALL;
@@ -40,58 +34,16 @@ impl PlainList {
             name: "builtin".to_string(),
             path: None,
             words: BUILTIN.lines().map(|w| w.as_bytes().to_vec()).collect(),
-            reason: Reason::Pwned,
-            expanded_from: None,
         }
-    }
-
-    /// `--banned FILE`: the organisation's words, expanded with mutations.
-    pub fn banned(path: &Path) -> Result<PlainList> {
-        let mut list = PlainList::from_file(path)?;
-        list.expanded_from = Some(list.words.len() as u64);
-        list.words =
-            crate::policy::banned::expand(&list.words, crate::policy::username::current_year());
-        list.reason = Reason::Banned;
-        Ok(list)
     }
 
     /// A wordlist file, one password per line (LF or CRLF; gzip and zstd
     /// read transparently). Empty lines are ignored; nothing else is changed.
     pub fn from_file(path: &Path) -> Result<PlainList> {
-        let (mut reader, compression) = decompress::open(path)
-            .with_context(|| format!("cannot open wordlist {}", path.display()))?;
-        let mut words = Vec::new();
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            let n = reader.read_until(b'\n', &mut line).map_err(|e| {
-                anyhow::anyhow!(
-                    "wordlist {}: after line {}: {}",
-                    path.display(),
-                    words.len(),
-                    decompress::describe_read_error(&e, compression)
-                )
-            })?;
-            if n == 0 {
-                break;
-            }
-            let word = line.strip_suffix(b"\n").unwrap_or(&line);
-            let word = word.strip_suffix(b"\r").unwrap_or(word);
-            if !word.is_empty() {
-                words.push(word.to_vec());
-            }
-        }
-        anyhow::ensure!(
-            !words.is_empty(),
-            "wordlist {} has no words",
-            path.display()
-        );
         Ok(PlainList {
             name: label(path),
             path: Some(path.to_path_buf()),
-            words,
-            reason: Reason::Pwned,
-            expanded_from: None,
+            words: read_words(path)?,
         })
     }
 
@@ -128,10 +80,6 @@ impl Source for PlainList {
         false
     }
 
-    fn reason(&self) -> Reason {
-        self.reason
-    }
-
     fn lookup(&self, query: &Lookup<'_>) -> Result<Answer> {
         let width = query.kind.bytes();
         let known = self.hashed(query.kind);
@@ -163,10 +111,9 @@ impl Source for PlainList {
             None => (Some(BUILTIN.len() as u64), None),
         };
         SourceInfo {
-            kind: match (&self.path, self.reason) {
-                (None, _) => "builtin",
-                (Some(_), Reason::Banned) => "banned-words",
-                (Some(_), _) => "wordlist",
+            kind: match &self.path {
+                None => "builtin",
+                Some(_) => "wordlist",
             },
             name: self.name.clone(),
             path: self.path.clone(),
@@ -174,9 +121,43 @@ impl Source for PlainList {
             size_bytes: size,
             modified_unix: modified,
             entries: Some(self.words.len() as u64),
-            words_before_expansion: self.expanded_from,
+            words_before_expansion: None,
         }
     }
+}
+
+/// A word file, one word per line (LF or CRLF; gzip and zstd read
+/// transparently). Empty lines are ignored; nothing else is changed.
+pub fn read_words(path: &Path) -> Result<Vec<Vec<u8>>> {
+    let (mut reader, compression) = decompress::open(path)
+        .with_context(|| format!("cannot open wordlist {}", path.display()))?;
+    let mut words = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line).map_err(|e| {
+            anyhow::anyhow!(
+                "wordlist {}: after line {}: {}",
+                path.display(),
+                words.len(),
+                decompress::describe_read_error(&e, compression)
+            )
+        })?;
+        if n == 0 {
+            break;
+        }
+        let word = line.strip_suffix(b"\n").unwrap_or(&line);
+        let word = word.strip_suffix(b"\r").unwrap_or(word);
+        if !word.is_empty() {
+            words.push(word.to_vec());
+        }
+    }
+    anyhow::ensure!(
+        !words.is_empty(),
+        "wordlist {} has no words",
+        path.display()
+    );
+    Ok(words)
 }
 
 #[cfg(test)]

@@ -195,7 +195,8 @@ pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
             "severity",
             "shared_group",
             "shared_size",
-            "match_tier"
+            "match_tier",
+            "banned_rule"
         ]
     );
     reader
