@@ -250,10 +250,14 @@ fn secretsdump_policy_flags() {
         ]
     );
     // The old password 123456 attaches to jdoe; it is no row of its own.
-    assert_eq!(run.rows()[1][2], "pwned;history-pwned");
+    assert_eq!(
+        run.rows()[1][2],
+        "pwned;shared;history-pwned",
+        "WS01$ shares it"
+    );
     assert_eq!(
         run.rows()[4][2],
-        "pwned",
+        "pwned;shared",
         "machine accounts lack no AES keys"
     );
 }
