@@ -112,7 +112,7 @@ impl Source for BannedList {
         Ok(Answer {
             hits: found.into_iter().map(|q| (q, None)).collect(),
             method: "expansion",
-            lines_read: Some(self.expansion.len()),
+            lines_read: Some(self.expansion.candidate_count()),
             ..Answer::default()
         })
     }
@@ -126,7 +126,7 @@ impl Source for BannedList {
             hash_kinds: KINDS.to_vec(),
             size_bytes: size,
             modified_unix: modified,
-            entries: Some(self.expansion.len()),
+            entries: Some(self.expansion.candidate_count()),
             words_before_expansion: Some(self.words),
         }
     }

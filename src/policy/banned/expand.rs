@@ -67,7 +67,7 @@ impl Expansion {
 
     /// Number of candidates (a base ending like another base's start may
     /// make a few of them equal).
-    pub fn len(&self) -> u64 {
+    pub fn candidate_count(&self) -> u64 {
         self.bases.len() as u64 * self.endings.len() as u64
     }
 
@@ -215,7 +215,7 @@ mod tests {
         let e = Expansion::new(&[b"acme".to_vec()], 2026);
         // 192 suffixes, each alone or with one of 7 symbols.
         assert_eq!(e.endings.len(), 192 * 8);
-        assert_eq!(e.len(), e.bases.len() as u64 * 1536);
-        assert_eq!(e.candidates().len() as u64, e.len());
+        assert_eq!(e.candidate_count(), e.bases.len() as u64 * 1536);
+        assert_eq!(e.candidates().len() as u64, e.candidate_count());
     }
 }
