@@ -172,18 +172,26 @@ impl NtlmLanes {
     /// share every word but the last few. Together they must satisfy
     /// [`fits_one_block`].
     pub fn push_suffixed(&mut self, base: usize, suffix: &NtlmSuffix) {
-        assert!(
-            !self.is_full() && base < self.used,
-            "a free lane after base"
-        );
+        assert!(base < self.used, "a lane before the free one");
+        let prefix = NtlmPrefix {
+            words: std::array::from_fn(|k| self.words[k][base]),
+            len: (self.words[14][base] / 16) as usize,
+        };
+        self.push_joined(&prefix, suffix);
+    }
+
+    /// Add `prefix` followed by `suffix` to the next free lane, copying
+    /// whole words. Together they must satisfy [`fits_one_block`].
+    pub fn push_joined(&mut self, prefix: &NtlmPrefix, suffix: &NtlmSuffix) {
+        assert!(!self.is_full(), "eight lanes at most");
         let lane = self.used;
-        let n = (self.words[14][base] / 16) as usize;
+        let n = prefix.len;
         debug_assert!(n + suffix.len <= MD4_ONE_BLOCK_ASCII);
         for k in 0..n / 2 {
-            self.words[k][lane] = self.words[k][base];
+            self.words[k][lane] = prefix.words[k];
         }
         let (from, tail) = if n % 2 == 1 {
-            let last = self.words[n / 2][base] & 0xFFFF;
+            let last = prefix.words[n / 2] & 0xFFFF;
             self.words[n / 2][lane] = last | (suffix.odd_first << 16);
             (n / 2 + 1, &suffix.odd)
         } else {
@@ -225,6 +233,24 @@ impl NtlmLanes {
     /// scalar lanes would be.
     fn lane_digest(&self, lane: usize) -> [u8; 16] {
         md4_block(&std::array::from_fn(|k| self.words[k][lane]))
+    }
+}
+
+/// The start of passwords hashed by [`NtlmLanes::push_joined`]: a short
+/// ASCII string widened to UTF-16 words once, for all its suffixes.
+pub struct NtlmPrefix {
+    words: [u32; 16],
+    len: usize,
+}
+
+impl NtlmPrefix {
+    /// `prefix` must satisfy [`fits_one_block`].
+    pub fn new(prefix: &[u8]) -> NtlmPrefix {
+        debug_assert!(fits_one_block(&[prefix]));
+        NtlmPrefix {
+            words: one_block_words(prefix),
+            len: prefix.len(),
+        }
     }
 }
 

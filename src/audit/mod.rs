@@ -26,7 +26,9 @@ use crate::input::{
     self, AccountRow, AccountStatus, Attachment, InputOptions, RejectCause, RowSink, SkipPolicy,
 };
 use crate::outcome::FailOn;
-use crate::policy::banned::{normalise::Matcher, org::OrgNames, Rule as BannedRule};
+use crate::policy::banned::{
+    expand::Expansion, normalise::Matcher, org::OrgNames, Rule as BannedRule,
+};
 use crate::policy::{self, username, PolicyOptions};
 use crate::progress::Progress;
 use crate::queryset::{PendingSets, QuerySet};
@@ -38,7 +40,7 @@ use crate::report::summary::{
 use crate::source::{self, Lookup, LookupMethod, Source};
 use anyhow::{bail, Result};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -299,6 +301,8 @@ struct Gathered {
     schemes: BTreeMap<String, u64>,
     /// The organisation's names in the account names (None: not looked for).
     org: Option<OrgNames>,
+    /// The kinds of hash that accounts came as (not plaintext).
+    hashed_kinds: BTreeSet<HashKind>,
     rows_read: u64,
     rejected: Tally,
     skipped: Tally,
@@ -324,6 +328,9 @@ struct ReadContext<'a> {
     banned: Option<Matcher>,
     /// Collect the organisation's names from the account names.
     find_org: bool,
+    /// The sources that enumerate candidates (`--banned`, `--org`), by
+    /// index: plaintext is looked for among their candidates here.
+    expansions: Vec<(usize, &'a Expansion)>,
 }
 
 /// What one secret yields: its hashes per kind asked, and what the
@@ -334,6 +341,8 @@ struct Digests {
     policy: Vec<Reason>,
     /// Plaintext: the rule by which its normalised form is banned.
     banned: Option<BannedRule>,
+    /// Plaintext: the sources among whose candidates it is.
+    expanded: Vec<usize>,
 }
 
 /// The digests of plaintext `secret` of account `name`.
@@ -349,6 +358,12 @@ fn digest_plain(name: &[u8], secret: &[u8], ctx: &ReadContext<'_>) -> Digests {
             .banned
             .as_ref()
             .and_then(|m| m.check(secret, || username::bases(name))),
+        expanded: ctx
+            .expansions
+            .iter()
+            .filter(|(_, e)| e.contains(secret))
+            .map(|&(si, _)| si)
+            .collect(),
     }
 }
 
@@ -361,18 +376,21 @@ fn digest(batch: &Batch, i: usize, ctx: &ReadContext<'_>) -> Digests {
             ntlm: None,
             policy: hashed_policy(batch.name(i), HashKind::Sha1, secret, ctx),
             banned: None,
+            expanded: Vec::new(),
         },
         SecretKind::Ntlm => Digests {
             sha1: None,
             ntlm: secret.try_into().ok().map(Ok),
             policy: hashed_policy(batch.name(i), HashKind::Ntlm, secret, ctx),
             banned: None,
+            expanded: Vec::new(),
         },
         SecretKind::Salted => Digests {
             sha1: None,
             ntlm: None,
             policy: Vec::new(),
             banned: None,
+            expanded: Vec::new(),
         },
     }
 }
@@ -398,6 +416,7 @@ impl Gathered {
     fn new(reasons: &[Reason], keep_secrets: bool, find_org: bool) -> Gathered {
         Gathered {
             org: find_org.then(OrgNames::default),
+            hashed_kinds: BTreeSet::new(),
             accounts: Accounts::default(),
             hashes: PendingSets::default(),
             findings: Findings::new(reasons),
@@ -491,12 +510,12 @@ impl Gathered {
                 let scheme = crate::verify::detect(secret).map_or("unknown", |s| s.name());
                 *self.schemes.entry(scheme.to_string()).or_default() += 1;
             }
+            if let Some(kind) = batch.kinds[i].hash_kind() {
+                self.hashed_kinds.insert(kind);
+            }
             record_digests(&d, id, &mut self.hashes, &mut self.findings);
             if batch.lm_hash[i] {
                 self.findings.add(id, Reason::LmHash);
-            }
-            if let Some(rule) = d.banned {
-                self.findings.banned(id, rule);
             }
         }
         let rows = (batch.len() + batch.rejects.len()) as u64 + batch.skips.values().sum::<u64>();
@@ -522,6 +541,13 @@ fn record_digests(
     }
     for &reason in &d.policy {
         findings.add(id, reason);
+    }
+    if let Some(rule) = d.banned {
+        findings.banned(id, rule);
+    }
+    for &si in &d.expanded {
+        findings.hit(id, Reason::Banned, si, None);
+        findings.banned(id, BannedRule::Expansion);
     }
 }
 
@@ -609,6 +635,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
 
     let t_read = Instant::now();
     let kinds = plaintext_kinds(&sources);
+    let checked_while_reading = if banning { sources.len() } else { 0 };
     let bar = progress.counter("reading");
     let ctx = ReadContext {
         kinds: &kinds,
@@ -624,6 +651,12 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
             .then(|| username::Candidates::new(username::current_year())),
         banned: Some(Matcher::new(&banned_words)).filter(|m| !m.is_empty() && banning),
         find_org: banning && cfg.auto_banned,
+        expansions: sources
+            .iter()
+            .enumerate()
+            .filter(|_| banning)
+            .filter_map(|(si, s)| s.expansion().map(|e| (si, e)))
+            .collect(),
     };
     let gathered = read_inputs(opened, &ctx, &cfg.reasons)?;
     bar.finish_and_clear();
@@ -644,6 +677,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         stored,
         schemes,
         org,
+        hashed_kinds,
         rows_read,
         rejected,
         skipped,
@@ -671,7 +705,19 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         .map(|q| (q, Asked::Current))
         .chain(history.iter().map(|q| (q, Asked::History)))
         .collect();
-    let source_summaries = ask_sources(&sources, &asked, &mut findings, min_count, &progress)?;
+    // Plaintext was already looked for among the candidates of the sources
+    // open while reading: they need be asked only about hashes that came
+    // as hashes.
+    let checked_in_reading =
+        |si: usize, kind: HashKind| si < checked_while_reading && !hashed_kinds.contains(&kind);
+    let source_summaries = ask_sources(
+        &sources,
+        &asked,
+        &checked_in_reading,
+        &mut findings,
+        min_count,
+        &progress,
+    )?;
     durations.lookup = t_lookup.elapsed().as_millis() as u64;
     let combolist = match (&cfg.combolist, &stored) {
         (Some(options), Some(stored)) => Some(combolist::run(
@@ -888,6 +934,7 @@ impl Asked {
 fn ask_sources(
     sources: &[Box<dyn Source>],
     querysets: &[(&QuerySet, Asked)],
+    checked_in_reading: &dyn Fn(usize, HashKind) -> bool,
     findings: &mut Findings,
     min_count: u64,
     progress: &Progress,
@@ -896,7 +943,10 @@ fn ask_sources(
     for (si, src) in sources.iter().enumerate() {
         let mut lookups = Vec::new();
         for &(qs, asked) in querysets.iter().filter(|(q, asked)| {
-            !q.is_empty() && src.kinds().contains(&q.kind) && asked.reason(src.as_ref()).is_some()
+            !q.is_empty()
+                && src.kinds().contains(&q.kind)
+                && asked.reason(src.as_ref()).is_some()
+                && !(src.expansion().is_some() && checked_in_reading(si, q.kind))
         }) {
             let reason = asked.reason(src.as_ref()).expect("filtered above");
             let t = Instant::now();

@@ -11,7 +11,7 @@
 
 use super::{file_facts, label, Answer, Lookup, Source, SourceInfo};
 use crate::findings::Reason;
-use crate::hash::{fits_one_block, hash_into, HashKind, NtlmLanes, LANES};
+use crate::hash::{fits_one_block, hash_into, HashKind, NtlmLanes, NtlmPrefix, NtlmSuffix, LANES};
 use crate::policy::banned::expand::Expansion;
 use crate::queryset::Hashes;
 use anyhow::Result;
@@ -28,27 +28,33 @@ pub struct BannedList {
     path: Option<PathBuf>,
     words: u64,
     expansion: Expansion,
+    /// The endings as UTF-16 words, for the NTLM lanes.
+    ntlm_endings: Vec<NtlmSuffix>,
 }
 
 impl BannedList {
     /// `--banned FILE`, whose `words` have been read.
     pub fn from_file(path: &Path, words: &[Vec<u8>], this_year: u32) -> BannedList {
         BannedList {
-            name: label(path),
             path: Some(path.to_path_buf()),
-            words: words.len() as u64,
-            expansion: Expansion::new(words, this_year),
+            ..BannedList::org(&label(path), words, this_year)
         }
     }
 
     /// The organisation's own names, from no file: `--org` (source
     /// `org-words`) or found in the export (`export-org-words`).
     pub fn org(name: &str, words: &[Vec<u8>], this_year: u32) -> BannedList {
+        let expansion = Expansion::new(words, this_year);
         BannedList {
             name: name.to_string(),
             path: None,
             words: words.len() as u64,
-            expansion: Expansion::new(words, this_year),
+            ntlm_endings: expansion
+                .endings
+                .iter()
+                .map(|e| NtlmSuffix::new(e))
+                .collect(),
+            expansion,
         }
     }
 
@@ -68,12 +74,11 @@ impl BannedList {
                 .iter()
                 .all(|e| fits_one_block(&[base, e]));
         if lanes_fit {
-            for chunk in self.expansion.endings.chunks(LANES) {
+            let prefix = NtlmPrefix::new(base);
+            for chunk in self.ntlm_endings.chunks(LANES) {
                 let mut lanes = NtlmLanes::default();
                 for ending in chunk {
-                    let n = base.len() + ending.len();
-                    candidate[base.len()..n].copy_from_slice(ending);
-                    lanes.push(&candidate[..n]);
+                    lanes.push_joined(&prefix, ending);
                 }
                 let digests = lanes.digests();
                 hits.extend(digests[..chunk.len()].iter().filter_map(|d| index.find(d)));
@@ -127,6 +132,10 @@ impl Source for BannedList {
             lines_read: Some(self.expansion.candidate_count()),
             ..Answer::default()
         })
+    }
+
+    fn expansion(&self) -> Option<&Expansion> {
+        Some(&self.expansion)
     }
 
     fn info(&self) -> SourceInfo {

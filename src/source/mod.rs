@@ -119,6 +119,12 @@ pub trait Source: Send + Sync {
     }
     fn lookup(&self, query: &Lookup<'_>) -> Result<Answer>;
     fn info(&self) -> SourceInfo;
+    /// The candidates this source hashes and looks up, when it enumerates
+    /// them (`--banned`): plaintext is checked against them directly, at
+    /// read time, and needs no lookup.
+    fn expansion(&self) -> Option<&crate::policy::banned::expand::Expansion> {
+        None
+    }
     /// Hashes seen fewer times than this were left out of the source (a
     /// store built with `--min-count`): an audit cannot ask for less.
     fn min_count_kept(&self) -> u64 {

@@ -19,6 +19,8 @@
 //! endings (suffix and symbol) apart, and the source that checks them
 //! (`source::banned_list`) hashes each base with each ending on the fly.
 
+use std::collections::HashSet;
+
 /// Letters people substitute, and what they put instead.
 const SUBSTITUTIONS: [(u8, &[u8]); 6] = [
     (b'a', b"@4"),
@@ -28,6 +30,8 @@ const SUBSTITUTIONS: [(u8, &[u8]); 6] = [
     (b's', b"$5"),
     (b't', b"7"),
 ];
+/// Longest ending: `12345` and a symbol.
+const MAX_ENDING: usize = 6;
 /// Substituted letters at most in a partial form.
 const MAX_PARTIAL: usize = 2;
 const SYMBOLS: [Option<u8>; 8] = [
@@ -43,10 +47,12 @@ const SYMBOLS: [Option<u8>; 8] = [
 
 /// The candidates of a list of words: every base followed by every ending.
 pub struct Expansion {
-    /// Case and substitution forms of every word, de-duplicated.
+    /// Case and substitution forms of every word, sorted, de-duplicated.
     pub bases: Vec<Vec<u8>>,
     /// Suffix and symbol combinations, the empty one included.
     pub endings: Vec<Vec<u8>>,
+    /// The endings again, to tell a plaintext's ending at once.
+    ending_set: HashSet<Vec<u8>>,
 }
 
 impl Expansion {
@@ -62,7 +68,25 @@ impl Expansion {
                 endings.push(e);
             }
         }
-        Expansion { bases, endings }
+        Expansion {
+            bases,
+            ending_set: endings.iter().cloned().collect(),
+            endings,
+        }
+    }
+
+    /// Is `password` a candidate? A plaintext is split at each place where
+    /// what follows is an ending (seven places at most) and what precedes
+    /// it looked up among the bases: no candidate is hashed.
+    pub fn contains(&self, password: &[u8]) -> bool {
+        (0..=MAX_ENDING.min(password.len())).any(|n| {
+            let (base, ending) = password.split_at(password.len() - n);
+            self.ending_set.contains(ending)
+                && self
+                    .bases
+                    .binary_search_by(|b| b.as_slice().cmp(base))
+                    .is_ok()
+        })
     }
 
     /// Number of candidates (a base ending like another base's start may
@@ -208,6 +232,24 @@ mod tests {
         // Three letters substituted, but not all: not a candidate.
         assert!(!has(&all, "P@$$word"));
         assert!(!has(&all, "P@ssw0rd12345!!"));
+    }
+
+    #[test]
+    fn contains_is_membership_in_the_candidates() {
+        let e = Expansion::new(&[b"acme".to_vec(), b"acmecorp".to_vec()], 2026);
+        let all = e.candidates();
+        assert!(all.iter().all(|c| e.contains(c)));
+        for near in [
+            "acme2028",
+            "acm",
+            "xacme",
+            "acme12345!!",
+            "@cmecorp1234?x",
+            "",
+        ] {
+            assert_eq!(e.contains(near.as_bytes()), has(&all, near), "{near}");
+        }
+        assert!(e.contains(b"@cmecorp1234?") && !e.contains(b"acme2028"));
     }
 
     #[test]

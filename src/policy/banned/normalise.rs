@@ -112,8 +112,11 @@ impl Matcher {
                 });
             }
             if w.len() >= MIN_SUBSTRING && w.len() <= score_form.len() {
+                // The first character alone rules out most places, without
+                // a call to compare the rest.
                 for start in 0..=score_form.len() - w.len() {
-                    if score_form[start..start + w.len()] == w[..] {
+                    if score_form[start] == w[0] && score_form[start + 1..start + w.len()] == w[1..]
+                    {
                         spans.push(Span {
                             range: start..start + w.len(),
                             rule: Rule::SubstringScore,
