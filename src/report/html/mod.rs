@@ -324,7 +324,7 @@ h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 10px;border-bot
 .card .n{font-size:26px;font-weight:600}.card .k{color:#57606a;font-size:12px;text-transform:uppercase;letter-spacing:.04em}
 .card.sev-critical .n{color:#a40e26}.card.sev-high .n{color:#bc4c00}.card.sev-medium .n{color:#9a6700}.card.sev-low .n{color:#1a7f37}
 .charts{display:flex;flex-wrap:wrap;gap:12px}
-figure.chart{background:#fff;border:1px solid #d0d7de;border-radius:8px;margin:0;padding:10px 12px}
+figure.chart{background:#fff;border:1px solid #d0d7de;border-radius:8px;margin:0;padding:10px 12px;width:490px}
 figcaption{font-weight:600;margin-bottom:6px}
 svg text{font-size:12px;fill:#1f2328}svg text.value{fill:#57606a}
 rect.sev-critical{fill:#cf222e}rect.sev-high{fill:#fb8500}rect.sev-medium{fill:#d4a72c}rect.sev-low{fill:#2da44e}
@@ -401,7 +401,6 @@ fn headline(p: &mut String, summary: &Summary) {
     }
     card(p, "", "unchecked", summary.accounts_unchecked);
     card(p, "", "rows rejected", summary.rows_rejected.total);
-    card(p, "", "rows skipped", summary.rows_skipped.total);
     p.push_str("</section>\n");
 }
 
@@ -533,7 +532,7 @@ fn prevalence_chart(p: &mut String, details: &Details) {
         svg::bar_chart(
             p,
             "prevalence",
-            "Breached accounts by how often their password was seen (log buckets)",
+            "Breached accounts by prevalence: times seen in the corpus (log buckets)",
             &bars,
         );
     }
@@ -693,12 +692,13 @@ fn this_run(p: &mut String, summary: &Summary, run: &RunInfo) {
          <tr><th>credaudit</th><td>{}</td></tr>\
          <tr><th>started</th><td>{}</td></tr>\
          <tr><th>took</th><td>{:.1} s</td></tr>\
-         <tr><th>rows read</th><td>{}</td></tr>\
+         <tr><th>rows read</th><td>{} ({} skipped by policy)</td></tr>\
          <tr><th>exit code</th><td>{}</td></tr></table>",
         escape(summary.credaudit_version),
         when(run.started),
         summary.durations_ms.total as f64 / 1000.0,
         thousands(summary.rows_read),
+        thousands(summary.rows_skipped.total),
         summary.exit_code
     );
     p.push_str(

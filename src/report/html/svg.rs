@@ -4,7 +4,7 @@
 //! row). No script, no external font or style: the page's own CSS styles
 //! the text, and the widths are computed here.
 
-use super::escape;
+use super::{escape, thousands};
 use std::fmt::Write;
 
 /// One row of a chart.
@@ -56,14 +56,14 @@ pub fn bar_chart(out: &mut String, chart: &str, caption: &str, bars: &[Bar]) {
                 bar.value,
                 y + 3,
                 ROW - 6,
-                bar.value
+                thousands(bar.value)
             );
         }
         let value_x = LABEL_WIDTH + if bar.value > 0 { width } else { 0 } + 6;
         let _ = write!(
             out,
             "<text class=\"value\" x=\"{value_x}\" y=\"{text_y}\">{}</text>",
-            bar.value
+            thousands(bar.value)
         );
     }
     out.push_str("</svg></figure>\n");
@@ -99,5 +99,6 @@ mod tests {
         assert!(!out.contains("<b>"));
         assert!(out.contains("width=\"270\""), "the largest spans the width");
         assert!(out.contains("width=\"2\""), "a tiny value still shows");
+        assert!(out.contains(">1,000,000</text>"));
     }
 }
