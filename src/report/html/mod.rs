@@ -300,7 +300,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -509,7 +509,7 @@ fn severity_class(severity: Option<Severity>) -> &'static str {
 /// the list-only hits.
 fn prevalence_chart(p: &mut String, details: &Details) {
     let used = || (0..DECADES).filter(|&d| details.prevalence[d] > 0);
-    let mut bars: Vec<Bar> = match (used().next(), used().last()) {
+    let mut bars: Vec<Bar> = match (used().next(), used().next_back()) {
         (Some(lo), Some(hi)) => (lo..=hi)
             .map(|d| Bar {
                 label: format!("{}–{}", power_label(d), power_label(d + 1)),
