@@ -64,8 +64,8 @@ pub struct Affected {
     pub reasons: Vec<Reason>,
 }
 
-/// What the page needs beyond the summary, gathered from the findings
-/// with bounded memory.
+/// What the page needs beyond the summary: counts, and names only for
+/// what is listed, so what is kept is bounded whatever the audit's size.
 pub struct Details {
     /// Accounts by the decade of their highest corpus count: `[d]` holds
     /// counts in `10^d..10^(d+1)`.
