@@ -379,6 +379,10 @@ pub struct AuditArgs {
     /// Write a JSON summary here (atomically, mode 0600).
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,
+    /// Write a self-contained HTML report here (atomically, mode 0600):
+    /// counts, charts, the largest shared groups, privileged accounts.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Input format.
     #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
     pub format: FormatArg,
@@ -594,6 +598,7 @@ impl AuditArgs {
             sources: self.sources.into_options(true),
             output: self.output,
             summary: self.summary,
+            html: self.html,
             strict: self.strict,
             fail_on: self.fail_on,
             quiet: self.quiet,

@@ -13,6 +13,7 @@ pub mod check;
 pub mod combolist;
 pub mod core_dumps;
 pub(crate) mod coverage;
+pub mod digest;
 pub mod findings;
 pub mod hash;
 pub mod hibp;

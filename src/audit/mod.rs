@@ -32,11 +32,11 @@ use crate::policy::banned::{
 use crate::policy::{self, username, PolicyOptions};
 use crate::progress::Progress;
 use crate::queryset::{PendingSets, QuerySet};
-use crate::report::reset_list;
 use crate::report::summary::{
     Durations, InputSummary, LookupSummary, OrgWords, SharedGroupSummary, SourceSummary, Summary,
     Tally,
 };
+use crate::report::{html, reset_list};
 use crate::source::{self, Lookup, LookupMethod, Source};
 use anyhow::{bail, Result};
 use rayon::prelude::*;
@@ -85,6 +85,8 @@ pub struct AuditConfig {
     pub sources: SourceOptions,
     pub output: Option<PathBuf>,
     pub summary: Option<PathBuf>,
+    /// The HTML report (`--html`).
+    pub html: Option<PathBuf>,
     pub strict: bool,
     pub fail_on: FailOn,
     pub quiet: bool,
@@ -576,6 +578,7 @@ pub struct Outcome {
 /// Run an audit; the reset list goes to `cfg.output` or to `stdout`.
 pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
     let started = Instant::now();
+    let started_at = std::time::SystemTime::now();
     let progress = Progress::new(cfg.quiet);
     let mut durations = Durations::default();
     // `audit - --combolist -` would leave the second reader an empty stream.
@@ -623,15 +626,18 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         }
     }
     let inputs: Vec<String> = opened.iter().map(|i| i.display.clone()).collect();
-    let input_summaries: Vec<InputSummary> = opened
+    let mut input_summaries: Vec<InputSummary> = opened
         .iter()
         .map(|i| InputSummary {
             path: i.path.clone(),
             format: i.format,
             secret_kind: i.kind,
             compression: i.compression,
+            size_bytes: None,
+            blake3: None,
         })
         .collect();
+    let input_digests: Vec<_> = opened.iter().map(|i| i.digest.clone()).collect();
 
     let t_read = Instant::now();
     let kinds = plaintext_kinds(&sources);
@@ -667,6 +673,13 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         ));
     }
     durations.read_and_hash = t_read.elapsed().as_millis() as u64;
+    for (summary, digest) in input_summaries.iter_mut().zip(&input_digests) {
+        if let Some(digest) = digest {
+            let tally = digest.lock().expect("no panic while digesting");
+            summary.size_bytes = Some(tally.bytes());
+            summary.blake3 = Some(tally.hex());
+        }
+    }
 
     let t_sort = Instant::now();
     let Gathered {
@@ -821,6 +834,17 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         atomic_file::write(path, atomic_file::REPORT, |w| {
             serde_json::to_writer_pretty(&mut *w, &summary)?;
             w.write_all(b"\n")?;
+            Ok(())
+        })?;
+    }
+    if let Some(path) = &cfg.html {
+        let details = html::Details::gather(&findings, &accounts, &groups, &inputs);
+        let run = html::RunInfo {
+            started: started_at,
+            options: html::options(cfg, min_count),
+        };
+        atomic_file::write(path, atomic_file::REPORT, |w| {
+            html::write(w, &summary, &details, &run)?;
             Ok(())
         })?;
     }

@@ -21,16 +21,19 @@ pub enum Compression {
 
 /// Open `path` (`-` is standard input) and undo any gzip or zstd layer.
 pub fn open(path: &Path) -> Result<(Box<dyn BufRead + Send>, Compression)> {
-    let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
-        Box::new(io::stdin())
-    } else {
-        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-            anyhow::bail!("{} is a directory, not an export file", path.display());
-        }
-        Box::new(file)
-    };
-    decode(raw, path)
+    decode(open_stored(path)?, path)
+}
+
+/// The bytes of `path` (`-` is standard input) as stored, for [`decode`].
+pub fn open_stored(path: &Path) -> Result<Box<dyn Read + Send>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(io::stdin()));
+    }
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        anyhow::bail!("{} is a directory, not an export file", path.display());
+    }
+    Ok(Box::new(file))
 }
 
 /// Undo any gzip or zstd layer of `raw`, the bytes of `path` as stored (a

@@ -203,6 +203,9 @@ pub struct Input {
     /// What the user should know about how the file was read (an
     /// ambiguous header), one line each, ready for stderr.
     pub warnings: Vec<String>,
+    /// Size and digest of the bytes as stored, fed as they are read (None
+    /// from [`open_reader`], which is handed them already decoded).
+    pub digest: Option<crate::digest::SharedTally>,
     body: Body,
 }
 
@@ -220,8 +223,11 @@ pub fn open(path: &Path, options: &InputOptions) -> Result<Input> {
     } else {
         path.display().to_string()
     };
-    let (reader, compression) = decompress::open(path)?;
-    open_reader(path, display, reader, compression, options)
+    let (stored, digest) = crate::digest::Digesting::new(decompress::open_stored(path)?);
+    let (reader, compression) = decompress::decode(Box::new(stored), path)?;
+    let mut input = open_reader(path, display, reader, compression, options)?;
+    input.digest = Some(digest);
+    Ok(input)
 }
 
 /// [`open`] on a stream already undone of its compression: what `open` does
@@ -295,6 +301,7 @@ pub fn open_reader(
         kind,
         compression,
         warnings,
+        digest: None,
         body,
     })
 }

@@ -1,5 +1,7 @@
-//! What an audit leaves behind: the reset list (CSV), the summary (JSON),
-//! both written atomically with mode 0600 by [`crate::atomic_file`].
+//! What an audit leaves behind: the reset list (CSV), the summary (JSON)
+//! and the HTML report, each written atomically with mode 0600 by
+//! [`crate::atomic_file`].
 
+pub mod html;
 pub mod reset_list;
 pub mod summary;

@@ -74,6 +74,10 @@ pub struct InputSummary {
     pub format: Format,
     pub secret_kind: SecretKind,
     pub compression: Compression,
+    /// Bytes as stored (for standard input: as read).
+    pub size_bytes: Option<u64>,
+    /// BLAKE3 of those bytes (what `b3sum` prints), taken while reading.
+    pub blake3: Option<String>,
 }
 
 #[derive(Serialize, Debug)]

@@ -4,6 +4,7 @@
 //! store records what it was built from, computed in the same pass.
 
 use super::parse::{Body, Lines, PrefixFile};
+use crate::digest::{Digesting, SharedTally, Tally};
 use crate::hash::HashKind;
 use crate::hibp::{body, prefix};
 use crate::input::decompress::{self, Compression};
@@ -38,31 +39,6 @@ impl BufferPool {
     }
 }
 
-/// BLAKE3 (what `b3sum` prints) and length of the bytes read so far:
-/// a cryptographic digest at several GB/s, so that digesting does not
-/// slow the build down (SHA-256 would, at about 1 GB/s here).
-#[derive(Default)]
-pub(super) struct Tally {
-    blake3: blake3::Hasher,
-    bytes: u64,
-}
-
-/// Digests what passes through it (shared, since a decoder owns it).
-struct Digesting<R> {
-    inner: R,
-    tally: Arc<Mutex<Tally>>,
-}
-
-impl<R: Read> Read for Digesting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut tally = self.tally.lock().expect("no panic while digesting");
-        tally.blake3.update(&buf[..n]);
-        tally.bytes += n as u64;
-        Ok(n)
-    }
-}
-
 /// What the store records of a source once it is read.
 pub(super) struct SourceFacts {
     pub layout: &'static str,
@@ -84,7 +60,7 @@ pub(super) enum SourceReader {
         /// The file again, to ask for the bytes after the chunk in hand
         /// (None for standard input).
         ahead: Option<File>,
-        tally: Arc<Mutex<Tally>>,
+        tally: SharedTally,
     },
     Mirror {
         files: Vec<(u32, PathBuf)>,
@@ -111,11 +87,7 @@ impl SourceReader {
             let ahead = file.try_clone().ok();
             (Box::new(file), ahead)
         };
-        let tally = Arc::new(Mutex::new(Tally::default()));
-        let digesting = Digesting {
-            inner: raw,
-            tally: Arc::clone(&tally),
-        };
+        let (digesting, tally) = Digesting::new(raw);
         let (reader, compression) = decompress::decode(Box::new(digesting), path)?;
         Ok(SourceReader::Sorted {
             path: path.to_path_buf(),
@@ -184,7 +156,7 @@ impl SourceReader {
                     // Keep the disk busy while this chunk is digested and
                     // parsed: the kernel's own read-ahead stops at a few
                     // hundred KiB, and a cold build would wait on every read.
-                    let at = tally.lock().expect("no panic while digesting").bytes;
+                    let at = tally.lock().expect("no panic while digesting").bytes();
                     advise(file, at, READ_AHEAD, libc::POSIX_FADV_WILLNEED);
                 }
                 let mut len = filled;
@@ -211,8 +183,7 @@ impl SourceReader {
                     let (prefix, path) = files[*next].clone();
                     let data = std::fs::read(&path)
                         .with_context(|| format!("cannot read {}", path.display()))?;
-                    tally.blake3.update(&data);
-                    tally.bytes += data.len() as u64;
+                    tally.update(&data);
                     bytes += data.len();
                     chunk.push(PrefixFile {
                         prefix,
@@ -246,9 +217,9 @@ impl SourceReader {
             layout,
             compression,
             // Standard input and a mirror: the bytes read.
-            size_bytes: size.or(Some(tally.bytes)),
+            size_bytes: size.or(Some(tally.bytes())),
             modified_unix,
-            blake3: tally.blake3.finalize().to_hex().to_string(),
+            blake3: tally.hex(),
         }
     }
 }
