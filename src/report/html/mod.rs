@@ -262,6 +262,7 @@ pub fn options(cfg: &AuditConfig, min_count: u64) -> Vec<(&'static str, String)>
         ("--strict", cfg.strict),
         ("--api", cfg.sources.api.is_some()),
         ("--admin-col", cfg.input.admin_col.is_some()),
+        ("--no-auto-banned", !cfg.auto_banned),
     ];
     out.extend(
         flags
@@ -274,6 +275,9 @@ pub fn options(cfg: &AuditConfig, min_count: u64) -> Vec<(&'static str, String)>
     }
     if !cfg.sources.banned.is_empty() {
         out.push(("--banned", paths(&cfg.sources.banned)));
+    }
+    if !cfg.sources.org.is_empty() {
+        out.push(("--org", cfg.sources.org.join(", ")));
     }
     if let Some(c) = &cfg.combolist {
         out.push(("--combolist", paths(&c.paths)));
