@@ -56,6 +56,25 @@ pub enum Command {
     /// Runs until SIGTERM or Ctrl-C (in-flight requests finish; exit 0).
     /// Exit code 2: a bad source, certificate or listen address.
     Serve(ServeArgs),
+    /// Print the shell completion script for SHELL on stdout.
+    ///
+    /// Install: bash `credaudit completions bash >
+    /// ~/.local/share/bash-completion/completions/credaudit`; zsh into a
+    /// directory of $fpath as `_credaudit`; fish `>
+    /// ~/.config/fish/completions/credaudit.fish`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout: every command, exit status,
+    /// environment and examples.
+    ///
+    /// Install: `credaudit man > ~/.local/share/man/man1/credaudit.1`, or read
+    /// it at once with `credaudit man | man -l -`.
+    Man,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Args, Debug)]
