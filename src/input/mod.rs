@@ -234,6 +234,9 @@ pub struct Input {
     pub format: Format,
     pub kind: SecretKind,
     pub compression: Compression,
+    /// Its stored size and bytes read so far, for the progress bar (none
+    /// for a stream handed to [`open_reader`]).
+    pub measure: decompress::Measure,
     /// What the user should know about how the file was read (an
     /// ambiguous header), one line each, ready for stderr.
     pub warnings: Vec<String>,
@@ -254,8 +257,10 @@ pub fn open(path: &Path, options: &InputOptions) -> Result<Input> {
     } else {
         path.display().to_string()
     };
-    let (reader, compression) = decompress::open(path)?;
-    open_reader(path, display, reader, compression, options)
+    let (reader, compression, measure) = decompress::open_measured(path)?;
+    let mut input = open_reader(path, display, reader, compression, options)?;
+    input.measure = measure;
+    Ok(input)
 }
 
 /// [`open`] on a stream already undone of its compression: what `open` does
@@ -328,6 +333,7 @@ pub fn open_reader(
         format,
         kind,
         compression,
+        measure: decompress::Measure::default(),
         warnings,
         body,
     })
