@@ -7,7 +7,7 @@ use credaudit::audit::{AuditConfig, SourceOptions};
 use credaudit::combolist::CombolistOptions;
 use credaudit::findings::Reason;
 use credaudit::input::columns::{ColumnRef, SecretKind};
-use credaudit::input::{FormatChoice, InputOptions, SkipRules};
+use credaudit::input::{FormatChoice, InputOptions, NullMarker, SkipRules};
 use credaudit::outcome::FailOn;
 use credaudit::policy::PolicyOptions;
 use credaudit::source::corpus_stamp::StampDir;
@@ -56,6 +56,25 @@ pub enum Command {
     /// Runs until SIGTERM or Ctrl-C (in-flight requests finish; exit 0).
     /// Exit code 2: a bad source, certificate or listen address.
     Serve(ServeArgs),
+    /// Print the shell completion script for SHELL on stdout.
+    ///
+    /// Install: bash `credaudit completions bash >
+    /// ~/.local/share/bash-completion/completions/credaudit`; zsh into a
+    /// directory of $fpath as `_credaudit`; fish `>
+    /// ~/.config/fish/completions/credaudit.fish`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout: every command, exit status,
+    /// environment and examples.
+    ///
+    /// Install: `credaudit man > ~/.local/share/man/man1/credaudit.1`, or read
+    /// it at once with `credaudit man | man -l -`.
+    Man,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Args, Debug)]
@@ -398,6 +417,13 @@ pub struct AuditArgs {
     /// What the secret column holds (default: from its name and content).
     #[arg(long, value_enum)]
     pub secret_kind: Option<KindArg>,
+    /// How the export writes a SQL NULL secret (an SSO account with no
+    /// password): `psql` for psql's CSV (an unquoted empty field is NULL, a
+    /// quoted "" the empty string), or a literal marker such as '\N'
+    /// (MySQL's INTO OUTFILE). NULL rows are skipped as no_hash; without
+    /// --null an empty field is an empty password.
+    #[arg(long, value_name = "MARKER")]
+    pub null: Option<NullMarker>,
     /// Check secretsdump password-history lines (user_historyN); skipped by default.
     #[arg(long)]
     pub include_history: bool,
@@ -594,6 +620,7 @@ impl AuditArgs {
                     disabled: self.skip_disabled,
                     default_machines: reasons.contains(&Reason::DefaultComputerPassword),
                 },
+                null: self.null,
             },
             sources: self.sources.into_options(true),
             output: self.output,

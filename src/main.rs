@@ -3,6 +3,7 @@
 //! (`credaudit audit ... | head`) is success.
 
 mod cli;
+mod manual;
 
 use clap::Parser;
 use cli::{Cli, Command, IndexCommand};
@@ -55,6 +56,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             credaudit::store::command::info(&args.store, args.json, &mut std::io::stdout())
         }
         Command::Serve(args) => credaudit::serve::run(&args.into_config()),
+        Command::Completions(args) => {
+            manual::completions(args.shell, &mut std::io::stdout().lock())?;
+            Ok(0)
+        }
+        Command::Man => {
+            manual::man(&mut std::io::stdout().lock())?;
+            Ok(0)
+        }
     }
 }
 

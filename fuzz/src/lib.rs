@@ -195,5 +195,6 @@ pub fn input_options(
             disabled: byte & 0x80 != 0,
             default_machines: byte & 0x10 != 0,
         },
+        null: None,
     }
 }

@@ -317,7 +317,7 @@ struct ReadContext<'a> {
     kinds: &'a [HashKind],
     inputs: &'a [String],
     progress: &'a Progress,
-    bar: &'a indicatif::ProgressBar,
+    bar: &'a crate::progress::Reading,
     strict: bool,
     policy: &'a PolicyOptions,
     /// Keep each account's secret (as a hash) for combolist verification.
@@ -449,7 +449,7 @@ impl Gathered {
                 ctx.inputs[file],
                 cause.name()
             );
-            ctx.bar.suspend(|| ctx.progress.warn(&message));
+            ctx.bar.bar.suspend(|| ctx.progress.warn(&message));
         }
     }
 
@@ -522,7 +522,7 @@ impl Gathered {
         }
         let rows = (batch.len() + batch.rejects.len()) as u64 + batch.skips.values().sum::<u64>();
         self.rows_read += rows;
-        ctx.bar.inc(rows);
+        ctx.bar.rows(rows);
         Ok(())
     }
 }
@@ -642,7 +642,11 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
     let t_read = Instant::now();
     let kinds = plaintext_kinds(&sources);
     let checked_while_reading = if banning { sources.len() } else { 0 };
-    let bar = progress.counter("reading");
+    let sizes: Vec<Option<u64>> = opened.iter().map(|i| i.measure.size).collect();
+    let bar = progress.reading(
+        crate::progress::reading_total(&sizes),
+        opened.iter().map(|i| i.measure.read.clone()).collect(),
+    );
     let ctx = ReadContext {
         kinds: &kinds,
         inputs: &inputs,
@@ -665,7 +669,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
             .collect(),
     };
     let gathered = read_inputs(opened, &ctx, &cfg.reasons)?;
-    bar.finish_and_clear();
+    bar.bar.finish_and_clear();
     if gathered.warned > MAX_REJECT_WARNINGS {
         progress.warn(&format!(
             "{} more rejected rows not shown (see --summary for counts by cause)",

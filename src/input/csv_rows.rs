@@ -6,9 +6,10 @@
 
 use super::columns::{self, SecretKind};
 use super::decompress::{describe_read_error, Compression};
+use super::quoting::{field_is_quoted, RawTap};
 use super::{
-    decode_hash_field, stored_hash_field, AccountRow, AccountStatus, InputOptions, RejectCause,
-    RowSink, SkipPolicy, MAX_ACCOUNT_BYTES, MAX_SECRET_BYTES,
+    decode_hash_field, stored_hash_field, AccountRow, AccountStatus, InputOptions, NullMarker,
+    RejectCause, RowSink, SkipPolicy, MAX_ACCOUNT_BYTES, MAX_SECRET_BYTES,
 };
 use anyhow::{bail, Result};
 use std::collections::VecDeque;
@@ -50,7 +51,7 @@ fn truthy(cell: &[u8]) -> bool {
 }
 
 pub struct CsvRows {
-    reader: csv::Reader<Box<dyn BufRead + Send>>,
+    reader: csv::Reader<RawTap>,
     display: String,
     compression: Compression,
     width: usize,
@@ -59,8 +60,10 @@ pub struct CsvRows {
     admin: Option<usize>,
     kind: SecretKind,
     delimiter: u8,
+    null: Option<NullMarker>,
     warnings: Vec<String>,
-    ahead: VecDeque<csv::ByteRecord>,
+    /// Rows read ahead, each with whether its secret is `NULL`.
+    ahead: VecDeque<(csv::ByteRecord, bool)>,
     /// The csv crate stops a record at the `\r` of a CRLF and counts the
     /// `\n` into the next record, whose line then reads one too low.
     crlf_shift: u64,
@@ -81,7 +84,7 @@ impl CsvRows {
             .delimiter(delimiter)
             .has_headers(false)
             .flexible(true)
-            .from_reader(input);
+            .from_reader(RawTap::new(input, options.null == Some(NullMarker::Psql)));
         let read_err = |e: csv::Error| match e.into_kind() {
             csv::ErrorKind::Io(io) => {
                 anyhow::anyhow!("{display}: {}", describe_read_error(&io, compression))
@@ -108,11 +111,21 @@ impl CsvRows {
         };
         let mut ahead = VecDeque::new();
         let mut record = csv::ByteRecord::new();
-        while ahead.len() < SAMPLE_ROWS && reader.read_byte_record(&mut record).map_err(read_err)? {
-            ahead.push_back(record.clone());
+        while ahead.len() < SAMPLE_ROWS {
+            match next_record(
+                &mut reader,
+                &mut record,
+                &options.null,
+                choice.secret,
+                delimiter,
+            ) {
+                Ok(Some(null)) => ahead.push_back((record.clone(), null)),
+                Ok(None) => break,
+                Err(e) => return Err(read_err(e)),
+            }
         }
         let at_end = ahead.len() < SAMPLE_ROWS;
-        if at_end && ahead.iter().all(|r| is_blank(r, delimiter)) {
+        if at_end && ahead.iter().all(|(r, _)| is_blank(r, delimiter)) {
             bail!("{display}: the header has no rows under it");
         }
         let secret_header = columns::shown(&raw, choice.secret);
@@ -121,7 +134,8 @@ impl CsvRows {
             None => {
                 let samples: Vec<&[u8]> = ahead
                     .iter()
-                    .filter_map(|r| r.get(choice.secret))
+                    .filter(|(_, null)| !null)
+                    .filter_map(|(r, _)| r.get(choice.secret))
                     .map(|f| f.trim_ascii())
                     .collect();
                 columns::decide_kind(&choice, &secret_header, &samples)
@@ -138,6 +152,7 @@ impl CsvRows {
             admin,
             kind,
             delimiter,
+            null: options.null.clone(),
             warnings: choice
                 .warnings
                 .iter()
@@ -166,12 +181,20 @@ impl CsvRows {
         let mut blanks: Vec<csv::ByteRecord> = Vec::new();
         let mut last_line = 1;
         loop {
+            let null;
             if let Some(buffered) = self.ahead.pop_front() {
-                record = buffered;
+                (record, null) = buffered;
             } else {
-                match self.reader.read_byte_record(&mut record) {
-                    Ok(true) => {}
-                    Ok(false) => {
+                let next = next_record(
+                    &mut self.reader,
+                    &mut record,
+                    &self.null,
+                    self.secret,
+                    self.delimiter,
+                );
+                match next {
+                    Ok(Some(is_null)) => null = is_null,
+                    Ok(None) => {
                         for blank in &blanks {
                             sink.skipped(self.line(blank), SkipPolicy::BlankLine);
                         }
@@ -192,9 +215,9 @@ impl CsvRows {
                 continue;
             }
             for blank in std::mem::take(&mut blanks) {
-                self.row(&blank, sink, &mut hash)?;
+                self.row(&blank, false, sink, &mut hash)?;
             }
-            self.row(&record, sink, &mut hash)?;
+            self.row(&record, null, sink, &mut hash)?;
         }
     }
 
@@ -204,10 +227,11 @@ impl CsvRows {
     }
 
     /// Check one record and hand it to `sink` as an account, a rejection or
-    /// a skip.
+    /// a skip. `null`: its secret is SQL `NULL` (`--null`).
     fn row(
         &self,
         record: &csv::ByteRecord,
+        null: bool,
         sink: &mut dyn RowSink,
         hash: &mut [u8; 20],
     ) -> Result<()> {
@@ -224,6 +248,11 @@ impl CsvRows {
         if account.len() > MAX_ACCOUNT_BYTES {
             let detail = format!("account is longer than {MAX_ACCOUNT_BYTES} bytes");
             return sink.rejected(line, RejectCause::FieldTooLong, &detail);
+        }
+        if null {
+            // No password at all (an SSO account): nothing to check.
+            sink.skipped(line, SkipPolicy::NoHash);
+            return Ok(());
         }
         if secret.len() > MAX_SECRET_BYTES {
             let detail = format!("secret is longer than {MAX_SECRET_BYTES} bytes");
@@ -256,6 +285,39 @@ impl CsvRows {
             lm_hash: false,
         })
     }
+}
+
+/// Read the next record into `record`: `Some(null)` with whether its secret
+/// (field `secret`) is `NULL` by the `--null` rule, `None` at the end.
+fn next_record(
+    reader: &mut csv::Reader<RawTap>,
+    record: &mut csv::ByteRecord,
+    rule: &Option<NullMarker>,
+    secret: usize,
+    delimiter: u8,
+) -> csv::Result<Option<bool>> {
+    if !reader.read_byte_record(record)? {
+        return Ok(None);
+    }
+    let field = record.get(secret);
+    let null = match rule {
+        None => false,
+        Some(NullMarker::Literal(marker)) => field == Some(marker.as_slice()),
+        Some(NullMarker::Psql) if field == Some(b"") => {
+            let start = record.position().map_or(0, |p| p.byte());
+            let end = reader.position().byte();
+            let raw = reader.get_ref().span(start, end);
+            // The tap keeps every byte not yet released, so the span is
+            // there; were it not, the field stays an empty password.
+            raw.and_then(|raw| field_is_quoted(raw, delimiter, secret)) == Some(false)
+        }
+        Some(NullMarker::Psql) => false,
+    };
+    if *rule == Some(NullMarker::Psql) {
+        let end = reader.position().byte();
+        reader.get_mut().release(end);
+    }
+    Ok(Some(null))
 }
 
 /// A line that holds only whitespace (which, for a whitespace delimiter

@@ -5,6 +5,8 @@ use anyhow::{Context, Result};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
@@ -21,19 +23,68 @@ pub enum Compression {
 
 /// Open `path` (`-` is standard input) and undo any gzip or zstd layer.
 pub fn open(path: &Path) -> Result<(Box<dyn BufRead + Send>, Compression)> {
-    decode(open_stored(path)?, path)
+    decode(open_stored(path)?.0, path)
 }
 
-/// The bytes of `path` (`-` is standard input) as stored, for [`decode`].
-pub fn open_stored(path: &Path) -> Result<Box<dyn Read + Send>> {
+/// The bytes of `path` (`-` is standard input) as stored, for [`decode`],
+/// with their size when they are a regular file (also standard input
+/// redirected from one); `None` for pipes and terminals.
+pub fn open_stored(path: &Path) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
     if path.as_os_str() == "-" {
-        return Ok(Box::new(io::stdin()));
+        let size = std::fs::metadata("/dev/stdin")
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        return Ok((Box::new(io::stdin()), size));
     }
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+    let meta = file.metadata().ok();
+    if meta.as_ref().is_some_and(|m| m.is_dir()) {
         anyhow::bail!("{} is a directory, not an export file", path.display());
     }
-    Ok(Box::new(file))
+    let size = meta.filter(|m| m.is_file()).map(|m| m.len());
+    Ok((Box::new(file), size))
+}
+
+/// How far through its stored bytes a stream is: what a progress bar with
+/// a total and an ETA needs. Compressed files count compressed bytes, so
+/// `read` reaches `size` at the end either way.
+#[derive(Clone, Debug, Default)]
+pub struct Measure {
+    /// The stored size, when known (see [`open_stored`]).
+    pub size: Option<u64>,
+    /// Stored bytes read so far.
+    pub read: Arc<AtomicU64>,
+}
+
+/// `stored` (of `size` bytes, when known), counting what is read of it.
+pub fn measured(
+    stored: Box<dyn Read + Send>,
+    size: Option<u64>,
+) -> (Box<dyn Read + Send>, Measure) {
+    let measure = Measure {
+        size,
+        read: Arc::new(AtomicU64::new(0)),
+    };
+    let counted = Counted {
+        inner: stored,
+        read: measure.read.clone(),
+    };
+    (Box::new(counted), measure)
+}
+
+/// A reader that adds what it reads to a shared count.
+struct Counted {
+    inner: Box<dyn Read + Send>,
+    read: Arc<AtomicU64>,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 /// Undo any gzip or zstd layer of `raw`, the bytes of `path` as stored (a

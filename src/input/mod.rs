@@ -11,6 +11,7 @@ mod colon;
 pub mod columns;
 mod csv_rows;
 pub mod decompress;
+mod quoting;
 pub mod utf16;
 
 use crate::input::columns::{ColumnRef, SecretKind};
@@ -190,6 +191,39 @@ pub struct InputOptions {
     /// Column marking privileged accounts (truthy values: 1, true, yes...).
     pub admin_col: Option<ColumnRef>,
     pub skip: SkipRules,
+    /// How a SQL `NULL` secret looks in a CSV/TSV export (`--null`); none:
+    /// an empty field is an empty password.
+    pub null: Option<NullMarker>,
+}
+
+/// How a SQL `NULL` secret is written (`--null`). A `NULL` secret is no
+/// password (an SSO or disabled-login account): the row is skipped as
+/// `no_hash`, never reported `empty`. No default: Python's csv module and
+/// most other writers put `''` as an unquoted empty field too, so reading
+/// every empty field as `NULL` would hide empty passwords.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NullMarker {
+    /// psql's CSV convention: an unquoted empty field is `NULL`, a quoted
+    /// `""` is the empty string.
+    Psql,
+    /// A field holding exactly these bytes is `NULL` (MySQL's `\N`).
+    Literal(Vec<u8>),
+}
+
+impl std::str::FromStr for NullMarker {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "psql" => Ok(NullMarker::Psql),
+            "" => Err(
+                "an empty marker would read every empty field as NULL and hide \
+                       empty passwords; psql's CSV marks NULL by leaving the field \
+                       unquoted: --null psql"
+                    .to_string(),
+            ),
+            _ => Ok(NullMarker::Literal(s.as_bytes().to_vec())),
+        }
+    }
 }
 
 /// An export, opened and sniffed, ready to stream.
@@ -200,6 +234,9 @@ pub struct Input {
     pub format: Format,
     pub kind: SecretKind,
     pub compression: Compression,
+    /// Its stored size and bytes read so far, for the progress bar (none
+    /// for a stream handed to [`open_reader`]).
+    pub measure: decompress::Measure,
     /// What the user should know about how the file was read (an
     /// ambiguous header), one line each, ready for stderr.
     pub warnings: Vec<String>,
@@ -223,10 +260,13 @@ pub fn open(path: &Path, options: &InputOptions) -> Result<Input> {
     } else {
         path.display().to_string()
     };
-    let (stored, digest) = crate::digest::Digesting::new(decompress::open_stored(path)?);
+    let (stored, size) = decompress::open_stored(path)?;
+    let (counted, measure) = decompress::measured(stored, size);
+    let (stored, digest) = crate::digest::Digesting::new(counted);
     let (reader, compression) = decompress::decode(Box::new(stored), path)?;
     let mut input = open_reader(path, display, reader, compression, options)?;
     input.digest = Some(digest);
+    input.measure = measure;
     Ok(input)
 }
 
@@ -300,6 +340,7 @@ pub fn open_reader(
         format,
         kind,
         compression,
+        measure: decompress::Measure::default(),
         warnings,
         digest: None,
         body,

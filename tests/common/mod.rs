@@ -236,3 +236,51 @@ impl Rng {
         h
     }
 }
+
+/// The shell recipe a document marks with `<!-- recipe: NAME -->`: the
+/// body of the fenced code block right after the marker. Tests run these
+/// as written, so the documentation cannot drift from what is tested.
+pub fn recipe(doc: &str, name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(doc);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let marker = format!("<!-- recipe: {name} -->");
+    let mut found = text.matches(&marker);
+    assert!(found.next().is_some(), "{doc} has no {marker}");
+    assert!(found.next().is_none(), "{doc} has {marker} twice");
+    let after = &text[text.find(&marker).unwrap() + marker.len()..];
+    let mut lines = after.lines().skip_while(|l| l.trim().is_empty());
+    let fence = lines.next().unwrap_or("");
+    assert!(
+        fence.starts_with("```"),
+        "{doc}: {marker} is not followed by a code block"
+    );
+    let body: Vec<&str> = lines.take_while(|l| !l.starts_with("```")).collect();
+    body.join("\n") + "\n"
+}
+
+/// The directory of the `credaudit` binary under test, to put first on
+/// `PATH` when a shell recipe calls `credaudit`.
+pub fn bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_credaudit"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// `PATH` with the binary under test first.
+pub fn path_with_bin() -> std::ffi::OsString {
+    let mut dirs = vec![bin_dir()];
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(dirs).unwrap()
+}
+
+/// Is `program` on `PATH` (and runnable)?
+pub fn have(program: &str) -> bool {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).any(|dir| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(dir.join(program))
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
+}
