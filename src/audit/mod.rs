@@ -34,6 +34,7 @@ use crate::report::reset_list;
 use crate::report::summary::{
     Durations, InputSummary, LookupSummary, SharedGroupSummary, SourceSummary, Summary, Tally,
 };
+use crate::shard::{self, Plan, Shard};
 use crate::source::{self, Lookup, LookupMethod, Source};
 use anyhow::{bail, Result};
 use rayon::prelude::*;
@@ -84,6 +85,8 @@ pub struct AuditConfig {
     pub reasons: Vec<Reason>,
     /// Leaked credential pairs to join and verify (`--combolist`).
     pub combolist: Option<CombolistOptions>,
+    /// `--shard K/N`: only the accounts whose secret falls in shard K.
+    pub shard: Option<Shard>,
 }
 
 /// The sources to ask, and what opening them settled.
@@ -281,6 +284,8 @@ struct Gathered {
     rows_read: u64,
     rejected: Tally,
     skipped: Tally,
+    /// Account rows left to other shards.
+    other_shards: u64,
     warned: u64,
 }
 
@@ -301,6 +306,21 @@ struct ReadContext<'a> {
     /// The banned words, for plaintext (None when `banned` is off or no
     /// words were given).
     banned: Option<Matcher>,
+    /// `--shard`: which rows are this run's.
+    shard: Option<Plan>,
+}
+
+impl ReadContext<'_> {
+    /// Is row `i` of `batch` an account of this run (not another shard's)?
+    fn owns(&self, batch: &Batch, i: usize) -> bool {
+        self.shard
+            .is_none_or(|p| p.owns(batch.kinds[i], batch.secret(i)))
+    }
+
+    /// Does this run count the rows that are no account's?
+    fn counts_unkeyed(&self) -> bool {
+        self.shard.is_none_or(|p| p.counts_unkeyed())
+    }
 }
 
 /// What one secret yields: its hashes per kind asked, and what the
@@ -383,6 +403,7 @@ impl Gathered {
             rows_read: 0,
             rejected: Tally::default(),
             skipped: Tally::default(),
+            other_shards: 0,
             warned: 0,
         }
     }
@@ -412,17 +433,26 @@ impl Gathered {
     /// order, one row after another.
     fn absorb(&mut self, digested: Digested, ctx: &ReadContext<'_>) -> Result<()> {
         let Digested { mut batch, digests } = digested;
-        for (line, cause, detail) in &batch.rejects {
-            self.reject(ctx, batch.file, *line, *cause, detail);
-        }
         for attachment in std::mem::take(&mut batch.attachments) {
             self.attached.take(batch.file, attachment, ctx);
         }
-        for (policy, n) in &batch.skips {
-            let name = serde_json::to_value(policy)?;
-            self.skipped.add(name.as_str().unwrap_or("policy"), *n);
+        if ctx.counts_unkeyed() {
+            for (line, cause, detail) in &batch.rejects {
+                self.reject(ctx, batch.file, *line, *cause, detail);
+            }
+            for (policy, n) in &batch.skips {
+                let name = serde_json::to_value(policy)?;
+                self.skipped.add(name.as_str().unwrap_or("policy"), *n);
+            }
+        } else {
+            self.other_shards +=
+                batch.rejects.len() as u64 + batch.skips.values().sum::<u64>();
         }
         for (i, d) in digests.into_iter().enumerate() {
+            let Some(d) = d else {
+                self.other_shards += 1;
+                continue;
+            };
             let line = batch.lines[i];
             if let Some(Err(NotUtf8)) = d.ntlm {
                 let detail = "password is not valid UTF-8, so it has no NTLM hash";
@@ -498,10 +528,11 @@ fn record_digests(
     }
 }
 
-/// A batch with the digests of its rows, ready to be absorbed.
+/// A batch with the digests of its rows (None: another shard's row),
+/// ready to be absorbed.
 struct Digested {
     batch: Batch,
-    digests: Vec<Digests>,
+    digests: Vec<Option<Digests>>,
 }
 
 /// Hash a batch's secrets and run the per-row checks, on all cores.
@@ -509,7 +540,7 @@ fn digest_batch(batch: Batch, ctx: &ReadContext<'_>) -> Digested {
     let digests = (0..batch.len())
         .into_par_iter()
         .with_min_len(1024)
-        .map(|i| digest(&batch, i, ctx))
+        .map(|i| ctx.owns(&batch, i).then(|| digest(&batch, i, ctx)))
         .collect();
     Digested { batch, digests }
 }
@@ -537,6 +568,11 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
     if stdin_readers > 1 {
         bail!("standard input (-) can be read only once, by one input, --combolist, --wordlist or --banned");
     }
+    if cfg.shard.is_some() && (cfg.output.is_none() || cfg.summary.is_none()) {
+        bail!("--shard needs -o FILE and --summary FILE: credaudit merge reads the shards' reports from them");
+    }
+    // Before anything is read: the files as this run found them.
+    let run_id = cfg.shard.map(|_| shard::identity::run_id(cfg)).transpose()?;
     let Opened {
         sources,
         builtin_only,
@@ -581,6 +617,19 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
 
     let t_read = Instant::now();
     let kinds = plaintext_kinds(&sources);
+    let plan = match cfg.shard {
+        Some(s) => {
+            let exports: Vec<shard::InputKind> = opened
+                .iter()
+                .map(|i| shard::InputKind {
+                    display: &i.display,
+                    kind: i.kind,
+                })
+                .collect();
+            Some(Plan::new(s, &exports, &kinds)?)
+        }
+        None => None,
+    };
     let bar = progress.counter("reading");
     let ctx = ReadContext {
         kinds: &kinds,
@@ -596,6 +645,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
             .then(|| username::Candidates::new(username::current_year())),
         banned: Some(Matcher::new(&banned_words))
             .filter(|m| !m.is_empty() && cfg.reasons.contains(&Reason::Banned)),
+        shard: plan,
     };
     let gathered = read_inputs(opened, &ctx, &cfg.reasons)?;
     bar.finish_and_clear();
@@ -618,6 +668,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         rows_read,
         rejected,
         skipped,
+        other_shards,
         ..
     } = gathered;
     let mut history = PendingSets::default();
@@ -649,11 +700,14 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
 
     let t_report = Instant::now();
     let names: Vec<String> = sources.iter().map(|s| s.name().to_string()).collect();
+    let mut reset_list_sha256 = String::new();
     let report_rows = match &cfg.output {
         Some(path) => {
             let mut rows = 0;
             atomic_file::write(path, atomic_file::REPORT, |w| {
-                rows = reset_list::write(w, &accounts, &findings, &inputs, &names)?;
+                let mut w = shard::DigestWriter::new(w);
+                rows = reset_list::write(&mut w, &accounts, &findings, &inputs, &names)?;
+                reset_list_sha256 = w.finish();
                 Ok(())
             })?;
             rows
@@ -717,10 +771,33 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         notes,
         durations_ms: durations,
         exit_code,
+        shard: match (plan, run_id, &cfg.output) {
+            (Some(plan), Some(run), Some(path)) => Some(shard::ShardSummary {
+                index: plan.shard.index,
+                count: plan.shard.count,
+                run,
+                rows_other_shards: other_shards,
+                reset_list: shard::ResetListDigest {
+                    path: std::path::absolute(path)?,
+                    sha256: reset_list_sha256,
+                },
+                group_first: groups
+                    .iter()
+                    .map(|g| {
+                        let o = accounts.origin(g.members[0]);
+                        (o.file, o.line)
+                    })
+                    .collect(),
+            }),
+            _ => None,
+        },
     };
     debug_assert_eq!(
         summary.rows_read,
-        summary.accounts_checked + summary.rows_rejected.total + summary.rows_skipped.total
+        summary.accounts_checked
+            + summary.rows_rejected.total
+            + summary.rows_skipped.total
+            + other_shards
     );
     if let Some(path) = &cfg.summary {
         atomic_file::write(path, atomic_file::REPORT, |w| {

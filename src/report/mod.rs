@@ -1,5 +1,7 @@
 //! What an audit leaves behind: the reset list (CSV), the summary (JSON),
-//! both written atomically with mode 0600 by [`crate::atomic_file`].
+//! both written atomically with mode 0600 by [`crate::atomic_file`]; and
+//! `credaudit merge`, which puts the reports of `--shard` runs together.
 
+pub mod merge;
 pub mod reset_list;
 pub mod summary;
