@@ -41,11 +41,37 @@ fn write_salted(wd: &Workdir) -> (PathBuf, PathBuf) {
     (export, leak)
 }
 
+/// The shard of a plaintext under 4 shards when NTLM exports are in the
+/// run, by the documented rule: the NTLM hash's first 8 bytes,
+/// little-endian, modulo N.
+fn shard_of(password: &str) -> u64 {
+    let nt = credaudit::hash::ntlm(password.as_bytes()).unwrap();
+    u64::from_le_bytes(nt[..8].try_into().unwrap()) % 4
+}
+
+/// An export naming `jdoe@gmail.com` exactly, in another shard than both
+/// bare `jdoe` accounts (`CONTOSO\jdoe` of users-for-combolist.csv, and
+/// `acme.local\jdoe` of the NTDS dump, whose NT hash starts 9b: shard 3).
+/// One run joins the leaked `jdoe@gmail.com` to it alone (the best tier
+/// wins), so the shards of the bare names must not join it by local part.
+fn write_exact_jdoe(wd: &Workdir) -> PathBuf {
+    let taken = [shard_of("Winter-Sky-71"), 3];
+    let password = (0..)
+        .map(|i| format!("Gmail-Side-{i}"))
+        .find(|p| !taken.contains(&shard_of(p)))
+        .unwrap();
+    wd.write(
+        "exact-jdoe.csv",
+        format!("email,password\njdoe@gmail.com,{password}\n"),
+    )
+}
+
 /// Arguments of an audit with everything on: plaintext, NTDS (history, keys,
 /// cleartext), plaintext for the combolist, rejected rows, a salted export;
 /// SHA-1 and NTLM corpora, banned words, admins, two combolists.
 fn everything(wd: &Workdir) -> Vec<String> {
     let (salted, salted_leak) = write_salted(wd);
+    let exact_jdoe = write_exact_jdoe(wd);
     wd.write("admins.txt", "administrator\nacme.local\\svc_backup\n");
     let f = |rel: &str| fixture(rel).display().to_string();
     vec![
@@ -54,6 +80,7 @@ fn everything(wd: &Workdir) -> Vec<String> {
         f("exports/users-for-combolist.csv"),
         f("exports/bad-rows.csv"),
         salted.display().to_string(),
+        exact_jdoe.display().to_string(),
         "--corpus".into(),
         f("hibp/sha1-sample.txt"),
         "--corpus".into(),
@@ -100,7 +127,11 @@ fn shards(wd: &Workdir, args: &[String], n: u32, prefix: &str) -> Vec<i32> {
         .map(|k| {
             let (csv, json) = (format!("{prefix}{k}.csv"), format!("{prefix}{k}.json"));
             let shard = format!("{k}/{n}");
-            let run = audit(wd, args, &["--shard", &shard, "-o", &csv, "--summary", &json]);
+            let run = audit(
+                wd,
+                args,
+                &["--shard", &shard, "-o", &csv, "--summary", &json],
+            );
             assert!([0, 1, 3].contains(&run.code), "shard {k}: {}", run.stderr);
             run.code
         })
@@ -196,10 +227,33 @@ fn four_shards_merge_into_the_unsharded_reports() {
     assert!(codes[1..].iter().all(|&c| c == 1), "{codes:?}");
 
     let merged = wd.read("merged.csv");
-    assert_eq!(merged, wd.read("whole.csv"), "byte for byte the unsharded list");
+    assert_eq!(
+        merged,
+        wd.read("whole.csv"),
+        "byte for byte the unsharded list"
+    );
     let rows = parse_csv(&merged);
     assert!(rows.len() > 30, "a real report: {} rows", rows.len());
-    for reason in ["pair-leaked", "pwned", "shared", "privileged-shared", "banned", "reversible", "history-pwned", "no-aes-keys"] {
+    let jdoes: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|r| r[0].contains("jdoe"))
+        .map(|r| (r[0].as_str(), r[9].as_str()))
+        .collect();
+    assert_eq!(
+        jdoes,
+        [("acme.local\\jdoe", ""), ("jdoe@gmail.com", "exact")],
+        "jdoe@gmail.com is leaked by name: the bare jdoes are no match"
+    );
+    for reason in [
+        "pair-leaked",
+        "pwned",
+        "shared",
+        "privileged-shared",
+        "banned",
+        "reversible",
+        "history-pwned",
+        "no-aes-keys",
+    ] {
         assert!(
             rows.iter().any(|r| r[2].split(';').any(|x| x == reason)),
             "the fixture exercises {reason}"
@@ -232,12 +286,19 @@ fn four_shards_merge_into_the_unsharded_reports() {
         assert_eq!(parts, n(&s["rows_read"]), "shard {k} adds up");
         assert_eq!(s["shard"]["index"], k);
         if k > 0 {
-            assert_eq!(n(&s["rows_rejected"]), 0, "only shard 0 counts rejected rows");
+            assert_eq!(
+                n(&s["rows_rejected"]),
+                0,
+                "only shard 0 counts rejected rows"
+            );
         }
     }
     use std::os::unix::fs::PermissionsExt;
     for out in ["merged.csv", "merged.json"] {
-        let mode = std::fs::metadata(wd.path(out)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(wd.path(out))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, "{out}");
     }
 }
@@ -271,7 +332,14 @@ fn shard_auto_reads_kubernetes_and_slurm() {
     let auto = |k8s: Option<&str>, slurm: Option<(&str, &str)>, out: &str| {
         let mut all: Vec<String> = vec!["audit".into()];
         all.extend(args.iter().cloned());
-        for a in ["--shard", "auto/4", "-o", &format!("{out}.csv"), "--summary", &format!("{out}.json")] {
+        for a in [
+            "--shard",
+            "auto/4",
+            "-o",
+            &format!("{out}.csv"),
+            "--summary",
+            &format!("{out}.json"),
+        ] {
             all.push(a.into());
         }
         let mut cmd = wd
@@ -299,8 +367,12 @@ fn shard_auto_reads_kubernetes_and_slurm() {
     // The auto shard is the same run as the explicit ones.
     merge(&wd, &["s0.json", "s1.json", "slurm.json", "s3.json"]).code(3);
 
-    auto(None, None, "none").code(2).says("JOB_COMPLETION_INDEX");
-    auto(None, Some(("9", "5")), "beyond").code(2).says("below N");
+    auto(None, None, "none")
+        .code(2)
+        .says("JOB_COMPLETION_INDEX");
+    auto(None, Some(("9", "5")), "beyond")
+        .code(2)
+        .says("below N");
     assert!(!wd.path("none.csv").exists());
 }
 
@@ -311,9 +383,13 @@ fn shard_needs_both_reports_and_a_sane_k_of_n() {
     audit(&wd, &args, &["--shard", "0/2", "--summary", "s.json"])
         .code(2)
         .says("--shard needs -o FILE and --summary FILE");
-    audit(&wd, &args, &["--shard", "2/2", "-o", "r.csv", "--summary", "s.json"])
-        .code(2)
-        .says("must be below N");
+    audit(
+        &wd,
+        &args,
+        &["--shard", "2/2", "-o", "r.csv", "--summary", "s.json"],
+    )
+    .code(2)
+    .says("must be below N");
 }
 
 /// Four shards of the quick audit, as `s0.json`..`s3.json`.
@@ -334,7 +410,11 @@ fn refused(wd: &Workdir, summaries: &[&str], message: &str) {
 #[test]
 fn merge_refuses_a_missing_shard() {
     let wd = four_shards();
-    refused(&wd, &["s0.json", "s1.json", "s3.json"], "missing shard 2 of 4");
+    refused(
+        &wd,
+        &["s0.json", "s1.json", "s3.json"],
+        "missing shard 2 of 4",
+    );
     refused(&wd, &["s3.json"], "missing shards 0, 1, 2 of 4");
 }
 
@@ -343,15 +423,30 @@ fn merge_refuses_a_shard_of_another_run() {
     let wd = four_shards();
     let mut other = quick();
     other.extend(["--min-length".to_string(), "12".to_string()]);
-    audit(&wd, &other, &["--shard", "1/4", "-o", "o1.csv", "--summary", "o1.json"]);
-    refused(&wd, &["s0.json", "o1.json", "s2.json", "s3.json"], "from another run");
+    audit(
+        &wd,
+        &other,
+        &["--shard", "1/4", "-o", "o1.csv", "--summary", "o1.json"],
+    );
+    refused(
+        &wd,
+        &["s0.json", "o1.json", "s2.json", "s3.json"],
+        "from another run",
+    );
     // So is a shard of an audit of changed inputs.
-    let export = wd.write("users.csv", std::fs::read(fixture("exports/users.csv")).unwrap());
+    let export = wd.write(
+        "users.csv",
+        std::fs::read(fixture("exports/users.csv")).unwrap(),
+    );
     let mut args = quick();
     args[0] = export.display().to_string();
     shards(&wd, &args, 2, "a");
     wd.write("users.csv", "email,password\nalice@example.com,password\n");
-    audit(&wd, &args, &["--shard", "1/2", "-o", "b1.csv", "--summary", "b1.json"]);
+    audit(
+        &wd,
+        &args,
+        &["--shard", "1/2", "-o", "b1.csv", "--summary", "b1.json"],
+    );
     refused(&wd, &["a0.json", "b1.json"], "from another run");
     // And one cut into another number of shards.
     refused(&wd, &["s0.json", "a1.json"], "not shards of one run");
@@ -363,7 +458,13 @@ fn merge_refuses_a_shard_given_twice() {
     std::fs::copy(wd.path("s1.json"), wd.path("copy-of-s1.json")).unwrap();
     refused(
         &wd,
-        &["s0.json", "s1.json", "copy-of-s1.json", "s2.json", "s3.json"],
+        &[
+            "s0.json",
+            "s1.json",
+            "copy-of-s1.json",
+            "s2.json",
+            "s3.json",
+        ],
         "shard 1 given twice",
     );
 }
@@ -384,7 +485,11 @@ fn merge_refuses_a_reset_list_that_changed() {
         &format!("{path} does not match its summary"),
     );
     std::fs::remove_file(wd.path(&path)).unwrap();
-    refused(&wd, &["s0.json", "s1.json", "s2.json", "s3.json"], "its reset list is missing");
+    refused(
+        &wd,
+        &["s0.json", "s1.json", "s2.json", "s3.json"],
+        "its reset list is missing",
+    );
 }
 
 #[test]
@@ -399,7 +504,12 @@ fn merge_finds_reset_lists_collected_beside_their_summaries() {
     }
     merge(
         &wd,
-        &["collected/s0.json", "collected/s1.json", "collected/s2.json", "collected/s3.json"],
+        &[
+            "collected/s0.json",
+            "collected/s1.json",
+            "collected/s2.json",
+            "collected/s3.json",
+        ],
     )
     .code(3);
 }
@@ -410,7 +520,8 @@ fn merge_refuses_shards_whose_per_input_counters_differ() {
     let mut s2 = json(&wd, "s2.json");
     let read = s2["rows_read"].as_u64().unwrap();
     s2["rows_read"] = (read + 1).into();
-    s2["shard"]["rows_other_shards"] = (s2["shard"]["rows_other_shards"].as_u64().unwrap() + 1).into();
+    s2["shard"]["rows_other_shards"] =
+        (s2["shard"]["rows_other_shards"].as_u64().unwrap() + 1).into();
     wd.write("s2.json", serde_json::to_vec(&s2).unwrap());
     refused(
         &wd,
@@ -422,6 +533,15 @@ fn merge_refuses_shards_whose_per_input_counters_differ() {
 #[test]
 fn merge_refuses_a_summary_that_is_no_shards() {
     let wd = four_shards();
-    audit(&wd, &quick(), &["-o", "whole.csv", "--summary", "whole.json"]).code(3);
-    refused(&wd, &["whole.json", "s1.json"], "not the summary of a --shard run");
+    audit(
+        &wd,
+        &quick(),
+        &["-o", "whole.csv", "--summary", "whole.json"],
+    )
+    .code(3);
+    refused(
+        &wd,
+        &["whole.json", "s1.json"],
+        "not the summary of a --shard run",
+    );
 }

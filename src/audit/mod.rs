@@ -17,6 +17,7 @@ mod attach;
 
 use crate::accounts::{Accounts, Flags, Origin};
 use crate::atomic_file;
+use crate::combolist::other_shards::OtherShards;
 use crate::combolist::stored::{Stored, StoredSecrets};
 use crate::combolist::{self, CombolistOptions};
 use crate::findings::{Findings, Reason, Severity};
@@ -286,6 +287,9 @@ struct Gathered {
     skipped: Tally,
     /// Account rows left to other shards.
     other_shards: u64,
+    /// Their accounts, for joining leaked pairs as one run would (with
+    /// `--shard` and `--combolist`).
+    others: Option<OtherShards>,
     warned: u64,
 }
 
@@ -392,7 +396,7 @@ fn hashed_policy(name: &[u8], kind: HashKind, hash: &[u8], ctx: &ReadContext<'_>
 }
 
 impl Gathered {
-    fn new(reasons: &[Reason], keep_secrets: bool) -> Gathered {
+    fn new(reasons: &[Reason], keep_secrets: bool, shard: Option<Plan>) -> Gathered {
         Gathered {
             accounts: Accounts::default(),
             hashes: PendingSets::default(),
@@ -404,6 +408,9 @@ impl Gathered {
             rejected: Tally::default(),
             skipped: Tally::default(),
             other_shards: 0,
+            others: shard
+                .filter(|_| keep_secrets)
+                .map(|p| OtherShards::new(p.shard.index)),
             warned: 0,
         }
     }
@@ -445,15 +452,24 @@ impl Gathered {
                 self.skipped.add(name.as_str().unwrap_or("policy"), *n);
             }
         } else {
-            self.other_shards +=
-                batch.rejects.len() as u64 + batch.skips.values().sum::<u64>();
+            self.other_shards += batch.rejects.len() as u64 + batch.skips.values().sum::<u64>();
         }
         for (i, d) in digests.into_iter().enumerate() {
+            let line = batch.lines[i];
             let Some(d) = d else {
                 self.other_shards += 1;
+                let owner = ctx
+                    .shard
+                    .and_then(|p| p.owner(batch.kinds[i], batch.secret(i)));
+                if let (Some(others), Some(owner)) = (&mut self.others, owner) {
+                    let origin = Origin {
+                        file: batch.file,
+                        line,
+                    };
+                    others.push(batch.name(i), origin, owner)?;
+                }
                 continue;
             };
-            let line = batch.lines[i];
             if let Some(Err(NotUtf8)) = d.ntlm {
                 let detail = "password is not valid UTF-8, so it has no NTLM hash";
                 if ctx.strict {
@@ -572,7 +588,10 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         bail!("--shard needs -o FILE and --summary FILE: credaudit merge reads the shards' reports from them");
     }
     // Before anything is read: the files as this run found them.
-    let run_id = cfg.shard.map(|_| shard::identity::run_id(cfg)).transpose()?;
+    let run_id = cfg
+        .shard
+        .map(|_| shard::identity::run_id(cfg))
+        .transpose()?;
     let Opened {
         sources,
         builtin_only,
@@ -669,6 +688,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         rejected,
         skipped,
         other_shards,
+        others,
         ..
     } = gathered;
     let mut history = PendingSets::default();
@@ -690,6 +710,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         (Some(options), Some(stored)) => Some(combolist::run(
             options,
             &accounts,
+            others.as_ref(),
             stored,
             &mut findings,
             &progress,
@@ -818,7 +839,7 @@ fn read_inputs(
     ctx: &ReadContext<'_>,
     reasons: &[Reason],
 ) -> Result<Gathered> {
-    let mut gathered = Gathered::new(reasons, ctx.keep_secrets);
+    let mut gathered = Gathered::new(reasons, ctx.keep_secrets, ctx.shard);
     let (tx, rx) = mpsc::sync_channel::<Result<Batch>>(4);
     let strict = ctx.strict;
     std::thread::scope(|scope| -> Result<()> {

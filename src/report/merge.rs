@@ -143,7 +143,10 @@ pub fn run(cfg: &MergeConfig, stdout: &mut dyn Write) -> Result<u8> {
         }
         None => merge_rows(&shards, &groups, stdout)?,
     };
-    debug_assert_eq!(Some(rows), summary.get("report_rows").and_then(Value::as_u64));
+    debug_assert_eq!(
+        Some(rows),
+        summary.get("report_rows").and_then(Value::as_u64)
+    );
     if let Some(path) = &cfg.summary {
         atomic_file::write(path, atomic_file::REPORT, |w| {
             serde_json::to_writer_pretty(&mut *w, &summary)?;
@@ -246,12 +249,9 @@ fn find_reset_list(s: &ShardReport) -> Result<PathBuf> {
     if recorded.is_file() {
         return Ok(recorded.clone());
     }
-    let beside = recorded.file_name().map(|name| {
-        s.summary_path
-            .parent()
-            .unwrap_or(Path::new(""))
-            .join(name)
-    });
+    let beside = recorded
+        .file_name()
+        .map(|name| s.summary_path.parent().unwrap_or(Path::new("")).join(name));
     match beside {
         Some(p) if p.is_file() => Ok(p),
         _ => bail!(
@@ -322,7 +322,10 @@ fn merge_rows(shards: &[ShardReport], groups: &[Vec<u32>], out: &mut dyn Write) 
             .from_path(&s.reset_list)
             .with_context(|| format!("cannot read {}", s.reset_list.display()))?;
         if reader.byte_headers()? != &csv::ByteRecord::from(reset_list::HEADER.to_vec()) {
-            bail!("{}: not a reset list (unexpected header)", s.reset_list.display());
+            bail!(
+                "{}: not a reset list (unexpected header)",
+                s.reset_list.display()
+            );
         }
         let mut cursor = Cursor {
             reader,
@@ -418,7 +421,10 @@ fn advance(cursor: &mut Cursor, inputs: &HashMap<Vec<u8>, usize>, s: &ShardRepor
 /// the `'` that keeps spreadsheets from running it.
 fn position(origin: &[u8], inputs: &HashMap<Vec<u8>, usize>) -> Option<(usize, u64)> {
     let colon = origin.iter().rposition(|&b| b == b':')?;
-    let line = std::str::from_utf8(&origin[colon + 1..]).ok()?.parse().ok()?;
+    let line = std::str::from_utf8(&origin[colon + 1..])
+        .ok()?
+        .parse()
+        .ok()?;
     let file = &origin[..colon];
     let input = inputs
         .get(file)
@@ -432,12 +438,10 @@ fn combined_exit_code(shards: &[ShardReport]) -> Result<u8> {
     for s in shards {
         codes.push(s.exit_code()?);
     }
-    Ok(
-        [EXIT_ERROR, EXIT_INCOMPLETE, EXIT_FINDINGS, EXIT_CLEAN]
-            .into_iter()
-            .find(|c| codes.contains(c))
-            .unwrap_or(EXIT_ERROR),
-    )
+    Ok([EXIT_ERROR, EXIT_INCOMPLETE, EXIT_FINDINGS, EXIT_CLEAN]
+        .into_iter()
+        .find(|c| codes.contains(c))
+        .unwrap_or(EXIT_ERROR))
 }
 
 /// The summary one unsharded run would have written (see the module docs).
@@ -509,9 +513,11 @@ fn add(a: &Value, b: &Value, field: &str) -> Result<Value> {
         (Value::Null, v) | (v, Value::Null) => v.clone(),
         (Value::Number(x), Value::Number(y)) => {
             let (x, y) = (x.as_u64(), y.as_u64());
-            Value::from(x.zip(y).and_then(|(x, y)| x.checked_add(y)).with_context(|| {
-                format!("{field}: not a count")
-            })?)
+            Value::from(
+                x.zip(y)
+                    .and_then(|(x, y)| x.checked_add(y))
+                    .with_context(|| format!("{field}: not a count"))?,
+            )
         }
         (Value::Object(x), Value::Object(y)) => {
             let mut out = x.clone();
@@ -625,10 +631,18 @@ fn sources(shards: &[ShardReport], values: &[&Value]) -> Result<Value> {
         let mut lookups: Vec<((Value, Value), Vec<&Value>)> = Vec::new();
         for (k, list) in lists.iter().enumerate() {
             let s = list.get(i).with_context(|| {
-                format!("{} lists fewer sources than {}", shards[k].name(), shards[0].name())
+                format!(
+                    "{} lists fewer sources than {}",
+                    shards[k].name(),
+                    shards[0].name()
+                )
             })?;
             for field in ["kind", "name"] {
-                same(shards, &[&source[field], &s[field]], &format!("sources[{i}].{field}"))?;
+                same(
+                    shards,
+                    &[&source[field], &s[field]],
+                    &format!("sources[{i}].{field}"),
+                )?;
             }
             let mut previous: Option<usize> = None;
             for l in s["lookups"].as_array().into_iter().flatten() {
@@ -681,8 +695,16 @@ fn sources(shards: &[ShardReport], values: &[&Value]) -> Result<Value> {
         merged["lookups"] = Value::Array(merged_lookups);
         out.push(merged);
     }
-    if let Some((k, _)) = lists.iter().enumerate().find(|(_, l)| l.len() != lists[0].len()) {
-        bail!("{} lists more sources than {}", shards[k].name(), shards[0].name());
+    if let Some((k, _)) = lists
+        .iter()
+        .enumerate()
+        .find(|(_, l)| l.len() != lists[0].len())
+    {
+        bail!(
+            "{} lists more sources than {}",
+            shards[k].name(),
+            shards[0].name()
+        );
     }
     Ok(Value::Array(out))
 }

@@ -19,8 +19,8 @@
 //!   input by `-`: neither can be sampled without reading it.
 
 use crate::audit::AuditConfig;
-use anyhow::{Context, Result};
 use crate::source::corpus_stamp::sampled_sha256;
+use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 

@@ -46,11 +46,10 @@ impl Shard {
         let (k, n) = text
             .split_once('/')
             .with_context(|| format!("--shard {text:?}: expected K/N or auto/N, e.g. 0/4"))?;
-        let count: u32 = n
-            .parse()
-            .ok()
-            .filter(|&n| n > 0)
-            .with_context(|| format!("--shard {text:?}: N must be a whole number of 1 or more"))?;
+        let count: u32 =
+            n.parse().ok().filter(|&n| n > 0).with_context(|| {
+                format!("--shard {text:?}: N must be a whole number of 1 or more")
+            })?;
         let index = if k == "auto" {
             from_scheduler(&env)?
         } else {
@@ -149,25 +148,28 @@ impl Plan {
         })
     }
 
-    /// Is an account row with this secret this shard's?
+    /// Is an account row with this secret this shard's? (A row that will
+    /// be rejected is shard 0's, which counts it.)
     pub fn owns(&self, kind: SecretKind, secret: &[u8]) -> bool {
-        self.owner(kind, secret) == self.shard.index
+        self.owner(kind, secret).unwrap_or(0) == self.shard.index
     }
 
-    fn owner(&self, kind: SecretKind, secret: &[u8]) -> u32 {
+    /// The shard that audits an account row with this secret; None for a
+    /// row that is rejected however it is keyed.
+    pub fn owner(&self, kind: SecretKind, secret: &[u8]) -> Option<u32> {
         let s = self.shard;
-        match kind {
+        Some(match kind {
             SecretKind::Sha1 | SecretKind::Ntlm => s.of_hash(secret),
             SecretKind::Salted => s.of_hash(&xxhash_rust::xxh3::xxh3_64(secret).to_le_bytes()),
             SecretKind::Plain => match hash::ntlm(secret) {
-                // Rejected as invalid_utf8: counted by shard 0.
-                Err(_) if self.ntlm_hashed => 0,
+                // Rejected as invalid_utf8.
+                Err(_) if self.ntlm_hashed => return None,
                 Ok(nt) if self.by_ntlm => s.of_hash(&nt),
                 // Not UTF-8, so it has no NTLM hash and shares no group
                 // with an NTLM account: its SHA-1 keys it.
                 _ => s.of_hash(&hash::sha1(secret)),
             },
-        }
+        })
     }
 
     /// Does this shard count the rows that are no account's (rejected,
@@ -296,17 +298,19 @@ mod tests {
             ntlm_hashed: true,
         };
         // NTLM("password") = 8846F7EAEE8FB117...: 0x17B18FEEEAF74688 % 4 = 0.
-        assert_eq!(plan.owner(SecretKind::Plain, b"password"), 0);
+        assert_eq!(plan.owner(SecretKind::Plain, b"password"), Some(0));
         let nt = hash::ntlm(b"password").unwrap();
-        assert_eq!(plan.owner(SecretKind::Ntlm, &nt), 0);
-        // Not UTF-8 while plaintext is hashed into NTLM: rejected, shard 0.
-        assert_eq!(plan.owner(SecretKind::Plain, b"\xff\xfe"), 0);
+        assert_eq!(plan.owner(SecretKind::Ntlm, &nt), Some(0));
+        // Not UTF-8 while plaintext is hashed into NTLM: rejected, which
+        // shard 0 counts.
+        assert_eq!(plan.owner(SecretKind::Plain, b"\xff\xfe"), None);
+        assert!(plan.owns(SecretKind::Plain, b"\xff\xfe"));
         // SHA-1("password") = 5BAA61E4C9B93F3F...: 0x3F3FB9C9E461AA5B % 4 = 3.
         let by_sha1 = Plan {
             by_ntlm: false,
             ntlm_hashed: false,
             ..plan
         };
-        assert_eq!(by_sha1.owner(SecretKind::Plain, b"password"), 3);
+        assert_eq!(by_sha1.owner(SecretKind::Plain, b"password"), Some(3));
     }
 }
