@@ -432,16 +432,24 @@ fn position(origin: &[u8], inputs: &HashMap<Vec<u8>, usize>) -> Option<(usize, u
     Some((*input, line))
 }
 
-/// The exit code of the whole audit: 2 from any shard, else 3 over 1 over 0.
+/// The exit code of the whole audit (see [`combine`]).
 fn combined_exit_code(shards: &[ShardReport]) -> Result<u8> {
     let mut codes = Vec::new();
     for s in shards {
         codes.push(s.exit_code()?);
     }
-    Ok([EXIT_ERROR, EXIT_INCOMPLETE, EXIT_FINDINGS, EXIT_CLEAN]
+    Ok(combine(&codes))
+}
+
+/// 2 from any shard, else 3 over 1 over 0 (an unknown code counts as 2).
+fn combine(codes: &[u8]) -> u8 {
+    if codes.iter().any(|&c| c > EXIT_INCOMPLETE) {
+        return EXIT_ERROR;
+    }
+    [EXIT_ERROR, EXIT_INCOMPLETE, EXIT_FINDINGS]
         .into_iter()
         .find(|c| codes.contains(c))
-        .unwrap_or(EXIT_ERROR))
+        .unwrap_or(EXIT_CLEAN)
 }
 
 /// The summary one unsharded run would have written (see the module docs).
@@ -722,6 +730,15 @@ mod tests {
             serde_json::json!({"total": 3, "bad_hex": 2, "no_hash": 1})
         );
         assert!(sum(&[&a, &Value::from("x")], "f").is_err());
+    }
+
+    #[test]
+    fn exit_codes_combine_2_then_3_then_1_then_0() {
+        assert_eq!(combine(&[0, 1, 3, 2]), 2);
+        assert_eq!(combine(&[0, 1, 3, 1]), 3);
+        assert_eq!(combine(&[1, 0, 0]), 1);
+        assert_eq!(combine(&[0, 0]), 0);
+        assert_eq!(combine(&[0, 7]), 2);
     }
 
     #[test]
