@@ -7,6 +7,12 @@
 //! `C0nt0$0`, `SUMMER1`, ...). Prints wall time (median of 3, or
 //! $CREDAUDIT_BENCH_REPS), peak RSS, matches found by each tool, the
 //! expansion size, and the ratio against the target (at least 10x faster).
+//!
+//! A second pair of exports shows what plaintext matching finds that the
+//! expansion cannot: 1,000 planted passwords no candidate is
+//! (`MyContoso`, `ContosoParis`, `Cntoso1!`, `!Contoso12`), once as
+//! plaintext (normalised and scored: all found) and once as NTLM hashes
+//! (expansion only: none found).
 //! Data goes to target/bench-data/policy (or $CREDAUDIT_BENCH_DIR/policy).
 //!
 //! Run: `cargo bench --bench policy` (needs `pip install lil-pwny`; skipped
@@ -74,6 +80,25 @@ fn planted(i: usize, words: &[String]) -> String {
     }
 }
 
+/// A form of a word that no expansion candidate is, but that normalising
+/// and scoring bans: a word after letters, two words, one letter dropped,
+/// a leading symbol.
+fn beyond_expansion(i: usize, words: &[String]) -> String {
+    let w = &words[i % words.len()];
+    let other = &words[(i + 7) % words.len()];
+    let cap = |s: &str| {
+        let mut c = s.to_string();
+        c[..1].make_ascii_uppercase();
+        c
+    };
+    match i % 4 {
+        0 => format!("My{}", cap(w)),
+        1 => format!("{}{}", cap(w), cap(other)),
+        2 => format!("{}{}1!", &w[..1], &w[2..]),
+        _ => format!("!{}12", cap(w)),
+    }
+}
+
 fn nt(password: &str) -> String {
     credaudit::hash::encode_hex(&credaudit::hash::ntlm(password.as_bytes()).expect("ASCII"))
 }
@@ -92,6 +117,20 @@ fn generate(dir: &Path) -> io::Result<()> {
         writeln!(export, "user{i}:{}", nt(&password))?;
     }
     export.flush()?;
+    let mut plain = io::BufWriter::new(fs::File::create(dir.join("plain.csv"))?);
+    let mut hashed = io::BufWriter::new(fs::File::create(dir.join("plain-ntlm.txt"))?);
+    writeln!(plain, "user,password")?;
+    for i in 0..ACCOUNTS {
+        let password = if i % (ACCOUNTS / PLANTED) == 0 {
+            beyond_expansion(i / (ACCOUNTS / PLANTED), &words)
+        } else {
+            format!("Unrelated-{i:06}-Xq")
+        };
+        writeln!(plain, "user{i},{password}")?;
+        writeln!(hashed, "user{i}:{}", nt(&password))?;
+    }
+    plain.flush()?;
+    hashed.flush()?;
     // lil-pwny needs a HIBP file: a small sorted NTLM one, given to both.
     let mut hibp: Vec<String> = (0..1000)
         .map(|i| format!("{}:{}", nt(&format!("hibp-{i}")), i + 1))
@@ -140,6 +179,27 @@ fn main() -> io::Result<()> {
         .and_then(|b| b["entries"].as_u64())
         .unwrap_or(0);
     let ours = median(ours);
+    let beyond = |export: &str| -> io::Result<(Run, u64)> {
+        let mut runs = Vec::new();
+        for _ in 0..reps {
+            let mut cmd = Command::new(bin);
+            cmd.args(["audit", "--quiet", "--only", "banned", "--banned"])
+                .arg(dir.join("words.txt"))
+                .arg("--summary")
+                .arg(&summary)
+                .arg(dir.join(export))
+                .stdout(Stdio::null());
+            println!("  $ {cmd:?}  [load {}]", loadavg());
+            runs.push(measure(&mut cmd)?);
+        }
+        let s: serde_json::Value = serde_json::from_str(&fs::read_to_string(&summary)?)?;
+        Ok((
+            median(runs),
+            s["accounts_flagged"]["banned"].as_u64().unwrap_or(0),
+        ))
+    };
+    let (plain_run, plain_hits) = beyond("plain.csv")?;
+    let (hashed_run, hashed_hits) = beyond("plain-ntlm.txt")?;
 
     let lil = Command::new("lil-pwny")
         .arg("--version")
@@ -183,6 +243,16 @@ fn main() -> io::Result<()> {
         ours.rss as f64 / 1048576.0,
         words().len()
     );
+    println!(
+        "| credaudit --banned, plaintext (normalise and score + expansion), forms beyond the expansion | {:.2} | {:.0} | {plain_hits} |",
+        plain_run.wall.as_secs_f64(),
+        plain_run.rss as f64 / 1048576.0
+    );
+    println!(
+        "| credaudit --banned, the same passwords as NTLM (expansion only) | {:.2} | {:.0} | {hashed_hits} |",
+        hashed_run.wall.as_secs_f64(),
+        hashed_run.rss as f64 / 1048576.0
+    );
     if let Some((run, hits)) = &theirs {
         println!(
             "| lil-pwny -c -custom-enhance 6 | {:.2} | {:.0} | {hits} |",
@@ -195,6 +265,14 @@ fn main() -> io::Result<()> {
             if ratio >= 10.0 { "PASS" } else { "FAIL" }
         );
     }
+    println!(
+        "plaintext forms beyond the expansion found: {}",
+        if plain_hits == PLANTED as u64 {
+            "PASS"
+        } else {
+            "FAIL"
+        }
+    );
     println!(
         "all planted found by credaudit: {}",
         if our_hits == PLANTED as u64 {

@@ -201,6 +201,10 @@ pub struct SourceArgs {
     /// leetspeak, appended digits, years and symbols). Repeatable.
     #[arg(long, value_name = "FILE")]
     pub banned: Vec<PathBuf>,
+    /// The organisation's name, banned like a --banned word (and, in
+    /// plaintext, also normalised and scored). One word; repeatable.
+    #[arg(long, value_name = "NAME", value_parser = parse_org)]
+    pub org: Vec<String>,
     /// Only a corpus prevalence of at least N counts as pwned [default: 1,
     /// or the --min-count a store was built with; asking for less than
     /// that is an error].
@@ -315,6 +319,17 @@ fn parse_url(s: &str) -> Result<String, String> {
     }
 }
 
+/// An `--org` name: one word, lower-cased.
+fn parse_org(s: &str) -> Result<String, String> {
+    let word = s.trim().to_lowercase();
+    if word.is_empty() || word.contains(char::is_whitespace) {
+        return Err(format!(
+            "{s:?} is not one word (repeat --org for each word of a name)"
+        ));
+    }
+    Ok(word)
+}
+
 /// Seconds, fractions allowed, more than zero.
 fn parse_secs(s: &str) -> Result<std::time::Duration, String> {
     match s.parse::<f64>() {
@@ -420,6 +435,11 @@ pub struct AuditArgs {
     /// File of privileged account names, one per line (`DOMAIN\` optional).
     #[arg(long, value_name = "FILE")]
     pub admins: Option<PathBuf>,
+    /// Do not ban the organisation's names found in the account names (the
+    /// domain of DOMAIN\user names; email domains of at least 1% of the
+    /// accounts, public mail providers excepted).
+    #[arg(long)]
+    pub no_auto_banned: bool,
     /// Look only for these reasons (comma list; unchecked is always reported).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub only: Vec<ReasonArg>,
@@ -525,6 +545,7 @@ impl SourceArgs {
             corpora: self.corpus,
             wordlists: self.wordlist,
             banned: self.banned,
+            org: self.org,
             method: match self.lookup {
                 MethodArg::Auto => LookupMethod::Auto,
                 MethodArg::Search => LookupMethod::Search,
@@ -631,6 +652,7 @@ impl AuditArgs {
                 max_candidates: self.max_candidates,
                 strict: self.strict,
             }),
+            auto_banned: !self.no_auto_banned,
             shard,
         })
     }

@@ -327,6 +327,147 @@ fn banned_partial_substitutions_in_hashed_exports() {
     }
 }
 
+/// The reset list's `sources` column of every reported row.
+fn sources_of(run: &Run) -> Vec<(String, String)> {
+    run.rows()
+        .into_iter()
+        .map(|r| (r[0].clone(), r[4].clone()))
+        .collect()
+}
+
+#[test]
+fn organisation_names_of_a_dump_are_banned_by_default() {
+    let wd = Workdir::new();
+    // secretsdump lines: DOMAIN\user:RID:LM:NT:::
+    let lm = "aad3b435b51404eeaad3b435b51404ee";
+    let rows = [
+        ("acme.local\\alice", "@cme2024"),
+        ("acme.local\\bob", "Summer-Holidays-88"),
+        ("ACMECORP\\carol", "Acmecorp2024"),
+        ("corp.fabrikam.co.uk\\dave", "Fabrikam!"),
+    ];
+    let dump: String = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (name, pw))| format!("{name}:{}:{lm}:{}:::\n", 1100 + i, nt(pw)))
+        .collect();
+    wd.write("ntds.secretsdump", dump);
+    let run = wd
+        .cmd(&[
+            "audit",
+            "ntds.secretsdump",
+            "--only",
+            "banned",
+            "--summary",
+            "s.json",
+        ])
+        .run()
+        .code(1);
+    assert_eq!(
+        sources_of(&run),
+        [
+            (
+                "acme.local\\alice".to_string(),
+                "export-org-words".to_string()
+            ),
+            (
+                "ACMECORP\\carol".to_string(),
+                "export-org-words".to_string()
+            ),
+            (
+                "corp.fabrikam.co.uk\\dave".to_string(),
+                "export-org-words".to_string()
+            ),
+        ]
+    );
+    let s: serde_json::Value = serde_json::from_str(&wd.read("s.json")).unwrap();
+    assert_eq!(
+        s["banned_org_words"]["found"],
+        serde_json::json!(["acme", "acmecorp", "fabrikam"])
+    );
+    assert!(s["notes"].to_string().contains("acme, acmecorp, fabrikam"));
+
+    let off = wd
+        .cmd(&[
+            "audit",
+            "ntds.secretsdump",
+            "--only",
+            "banned",
+            "--no-auto-banned",
+            "--summary",
+            "off.json",
+        ])
+        .run()
+        .code(0);
+    assert!(off.rows().is_empty());
+    let s: serde_json::Value = serde_json::from_str(&wd.read("off.json")).unwrap();
+    assert_eq!(s["banned_org_words"]["found"], serde_json::json!([]));
+}
+
+#[test]
+fn frequent_email_domains_are_banned_but_not_mail_providers() {
+    let wd = Workdir::new();
+    // 200 accounts, so a domain needs 2 (1%): 3 at the company's own
+    // domains, 2 at gmail (a public provider), and 195 customers at a
+    // domain of their own (0.5% each).
+    let mut csv = String::from("email,password\n");
+    csv.push_str("ann@acme.com,Acme2024!\n");
+    csv.push_str("ben@mail.acme.co.uk,@cme\n");
+    csv.push_str("cat@acme.com,correct-horse-battery\n");
+    csv.push_str("dan@gmail.com,Gmail2024!\n");
+    csv.push_str("eve@gmail.com,another-long-secret\n");
+    for i in 0..195 {
+        csv.push_str(&format!("c{i}@shop{i}.example,Shop{i}2024!\n"));
+    }
+    wd.write("u.csv", csv);
+    let run = wd
+        .cmd(&["audit", "u.csv", "--only", "banned", "--summary", "s.json"])
+        .run()
+        .code(1);
+    assert_eq!(run.accounts(), ["ann@acme.com", "ben@mail.acme.co.uk"]);
+    let s: serde_json::Value = serde_json::from_str(&wd.read("s.json")).unwrap();
+    assert_eq!(s["banned_org_words"]["found"], serde_json::json!(["acme"]));
+}
+
+#[test]
+fn org_names_given_are_normalised_in_plaintext() {
+    let wd = Workdir::new();
+    // Cantoso is one edit from contoso: no candidate of the expansion, but
+    // the plaintext match finds it. Contoso2025! is a candidate.
+    wd.write(
+        "u.csv",
+        "user,password\nann,Cantoso\nben,Contoso2025!\ncat,correct-horse-battery\n",
+    );
+    let run = wd
+        .cmd(&[
+            "audit",
+            "u.csv",
+            "--org",
+            "Contoso",
+            "--only",
+            "banned",
+            "--summary",
+            "s.json",
+        ])
+        .run()
+        .code(1);
+    let row = |a: &str, rule: &str| (a.to_string(), "banned".to_string(), rule.to_string());
+    assert_eq!(
+        banned_rules(&run),
+        [row("ann", "fuzzy"), row("ben", "expansion")]
+    );
+    assert_eq!(sources_of(&run)[1].1, "org-words");
+    let s: serde_json::Value = serde_json::from_str(&wd.read("s.json")).unwrap();
+    assert_eq!(
+        s["banned_org_words"]["given"],
+        serde_json::json!(["contoso"])
+    );
+    wd.cmd(&["audit", "u.csv", "--org", "Acme Corp"])
+        .run()
+        .code(2)
+        .says("not one word");
+}
+
 #[test]
 fn only_exclude_and_fail_on_severity() {
     let wd = Workdir::new();

@@ -27,13 +27,14 @@ use crate::input::{
     self, AccountRow, AccountStatus, Attachment, InputOptions, RejectCause, RowSink, SkipPolicy,
 };
 use crate::outcome::FailOn;
-use crate::policy::banned::{normalise::Matcher, Rule as BannedRule};
+use crate::policy::banned::{normalise::Matcher, org::OrgNames, Rule as BannedRule};
 use crate::policy::{self, username, PolicyOptions};
 use crate::progress::Progress;
 use crate::queryset::{PendingSets, QuerySet};
 use crate::report::reset_list;
 use crate::report::summary::{
-    Durations, InputSummary, LookupSummary, SharedGroupSummary, SourceSummary, Summary, Tally,
+    Durations, InputSummary, LookupSummary, OrgWords, SharedGroupSummary, SourceSummary, Summary,
+    Tally,
 };
 use crate::shard::{self, Plan, Shard};
 use crate::source::{self, Lookup, LookupMethod, Source};
@@ -52,6 +53,10 @@ const BATCH_ROWS: usize = 32 * 1024;
 const MAX_REJECT_WARNINGS: u64 = 20;
 /// Members of a shared-password group named in the summary.
 const SHARED_MEMBERS_LISTED: usize = 20;
+/// The source of the `--org` names.
+const ORG_SOURCE: &str = "org-words";
+/// The source of the organisation's names found in the export.
+const FOUND_ORG_SOURCE: &str = "export-org-words";
 
 /// Which sources to ask.
 #[derive(Clone, Debug)]
@@ -60,6 +65,8 @@ pub struct SourceOptions {
     pub wordlists: Vec<PathBuf>,
     /// The organisation's banned words, expanded with mutations.
     pub banned: Vec<PathBuf>,
+    /// The organisation's names (`--org`), banned like `--banned` words.
+    pub org: Vec<String>,
     pub method: LookupMethod,
     /// How sorted corpus files are verified before they are trusted.
     pub verify: source::VerifyOptions,
@@ -86,6 +93,9 @@ pub struct AuditConfig {
     pub reasons: Vec<Reason>,
     /// Leaked credential pairs to join and verify (`--combolist`).
     pub combolist: Option<CombolistOptions>,
+    /// Ban the organisation's names found in the export's account names
+    /// (`--no-auto-banned` turns it off; see [`OrgNames`]).
+    pub auto_banned: bool,
     /// `--shard K/N`: only the accounts whose secret falls in shard K.
     pub shard: Option<Shard>,
 }
@@ -120,8 +130,17 @@ pub fn open_sources(options: &SourceOptions) -> Result<Opened> {
     let mut banned_words = Vec::new();
     for path in &options.banned {
         let words = source::plain_list::read_words(path)?;
-        sources.push(Box::new(source::banned_list::BannedList::new(
+        sources.push(Box::new(source::banned_list::BannedList::from_file(
             path,
+            &words,
+            username::current_year(),
+        )));
+        banned_words.extend(words);
+    }
+    if !options.org.is_empty() {
+        let words: Vec<Vec<u8>> = options.org.iter().map(|w| w.clone().into_bytes()).collect();
+        sources.push(Box::new(source::banned_list::BannedList::org(
+            ORG_SOURCE,
             &words,
             username::current_year(),
         )));
@@ -282,6 +301,8 @@ struct Gathered {
     stored: Option<StoredSecrets>,
     /// Stored-hash schemes seen, for the summary.
     schemes: BTreeMap<String, u64>,
+    /// The organisation's names in the account names (None: not looked for).
+    org: Option<OrgNames>,
     rows_read: u64,
     rejected: Tally,
     skipped: Tally,
@@ -310,6 +331,8 @@ struct ReadContext<'a> {
     /// The banned words, for plaintext (None when `banned` is off or no
     /// words were given).
     banned: Option<Matcher>,
+    /// Collect the organisation's names from the account names.
+    find_org: bool,
     /// `--shard`: which rows are this run's.
     shard: Option<Plan>,
 }
@@ -396,8 +419,14 @@ fn hashed_policy(name: &[u8], kind: HashKind, hash: &[u8], ctx: &ReadContext<'_>
 }
 
 impl Gathered {
-    fn new(reasons: &[Reason], keep_secrets: bool, shard: Option<Plan>) -> Gathered {
+    fn new(
+        reasons: &[Reason],
+        keep_secrets: bool,
+        find_org: bool,
+        shard: Option<Plan>,
+    ) -> Gathered {
         Gathered {
+            org: find_org.then(OrgNames::default),
             accounts: Accounts::default(),
             hashes: PendingSets::default(),
             findings: Findings::new(reasons),
@@ -458,15 +487,24 @@ impl Gathered {
             let line = batch.lines[i];
             let Some(d) = d else {
                 self.other_shards += 1;
+                // Another shard's account is still one of the run's names:
+                // every shard finds the same organisation names and joins
+                // leaked pairs against every account.
                 let owner = ctx
                     .shard
                     .and_then(|p| p.owner(batch.kinds[i], batch.secret(i)));
-                if let (Some(others), Some(owner)) = (&mut self.others, owner) {
-                    let origin = Origin {
-                        file: batch.file,
-                        line,
-                    };
-                    others.push(batch.name(i), origin, owner)?;
+                if let Some(owner) = owner {
+                    let name = batch.name(i);
+                    if let Some(org) = &mut self.org {
+                        org.see(name);
+                    }
+                    if let Some(others) = &mut self.others {
+                        let origin = Origin {
+                            file: batch.file,
+                            line,
+                        };
+                        others.push(name, origin, owner)?;
+                    }
                 }
                 continue;
             };
@@ -482,6 +520,9 @@ impl Gathered {
                 continue;
             }
             let name = batch.name(i);
+            if let Some(org) = &mut self.org {
+                org.see(name);
+            }
             let flags = Flags {
                 status: batch.statuses[i],
                 privileged: batch.privileged[i] || ctx.policy.is_admin(name),
@@ -593,11 +634,12 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         .map(|_| shard::identity::run_id(cfg))
         .transpose()?;
     let Opened {
-        sources,
+        mut sources,
         builtin_only,
         min_count,
         banned_words,
     } = open_sources(&cfg.sources)?;
+    let banning = cfg.reasons.contains(&Reason::Banned);
     durations.open_sources = started.elapsed().as_millis() as u64;
     let mut opened = Vec::new();
     for path in &cfg.inputs {
@@ -662,8 +704,8 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
             .reasons
             .contains(&Reason::Username)
             .then(|| username::Candidates::new(username::current_year())),
-        banned: Some(Matcher::new(&banned_words))
-            .filter(|m| !m.is_empty() && cfg.reasons.contains(&Reason::Banned)),
+        banned: Some(Matcher::new(&banned_words)).filter(|m| !m.is_empty() && banning),
+        find_org: banning && cfg.auto_banned,
         shard: plan,
     };
     let gathered = read_inputs(opened, &ctx, &cfg.reasons)?;
@@ -684,6 +726,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         attached,
         stored,
         schemes,
+        org,
         rows_read,
         rejected,
         skipped,
@@ -691,6 +734,15 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         others,
         ..
     } = gathered;
+    let found_org = found_org_words(org, &banned_words);
+    if !found_org.is_empty() {
+        let words: Vec<Vec<u8>> = found_org.iter().map(|w| w.clone().into_bytes()).collect();
+        sources.push(Box::new(source::banned_list::BannedList::org(
+            FOUND_ORG_SOURCE,
+            &words,
+            username::current_year(),
+        )));
+    }
     let mut history = PendingSets::default();
     attached.apply(&accounts, &mut findings, &mut hashes, &mut history);
     let querysets: Vec<QuerySet> = hashes.build();
@@ -765,6 +817,13 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
             ));
         }
     }
+    if !found_org.is_empty() {
+        notes.push(format!(
+            "organisation names found in the account names, checked as banned words: {} \
+             (--no-auto-banned turns this off)",
+            found_org.join(", ")
+        ));
+    }
     let mut distinct = BTreeMap::new();
     for qs in querysets.iter().filter(|q| !q.is_empty()) {
         distinct.insert(qs.kind, qs.len() as u64);
@@ -780,6 +839,10 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         accounts_flagged: flagged,
         accounts_by_severity: by_severity,
         banned_rules,
+        banned_org_words: OrgWords {
+            given: cfg.sources.org.clone(),
+            found: found_org,
+        },
         accounts_unchecked: findings.count(Reason::Unchecked),
         report_rows,
         shared_groups: shared_summaries(&groups, &accounts, &inputs),
@@ -833,13 +896,27 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
     Ok(Outcome { exit_code, summary })
 }
 
+/// The organisation's names found in the export (empty when not looked
+/// for), less the words already banned. They are known only once every
+/// account was read, when plaintext is gone, so they are checked by their
+/// expansion alone, on plaintext and hashes alike.
+fn found_org_words(org: Option<OrgNames>, banned_words: &[Vec<u8>]) -> Vec<String> {
+    let mut words = org.map(|o| o.words()).unwrap_or_default();
+    words.retain(|w| {
+        !banned_words
+            .iter()
+            .any(|b| b.eq_ignore_ascii_case(w.as_bytes()))
+    });
+    words
+}
+
 /// Stream every input through a reader thread into batches, hashed here.
 fn read_inputs(
     opened: Vec<input::Input>,
     ctx: &ReadContext<'_>,
     reasons: &[Reason],
 ) -> Result<Gathered> {
-    let mut gathered = Gathered::new(reasons, ctx.keep_secrets, ctx.shard);
+    let mut gathered = Gathered::new(reasons, ctx.keep_secrets, ctx.find_org, ctx.shard);
     let (tx, rx) = mpsc::sync_channel::<Result<Batch>>(4);
     let strict = ctx.strict;
     std::thread::scope(|scope| -> Result<()> {

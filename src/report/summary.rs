@@ -29,6 +29,8 @@ pub struct Summary {
     /// count under several): `expansion`, `exact`, `fuzzy`,
     /// `substring-score`.
     pub banned_rules: Tally,
+    /// The organisation's names banned besides `--banned` files.
+    pub banned_org_words: OrgWords,
     pub accounts_unchecked: u64,
     pub report_rows: u64,
     pub shared_groups: Vec<SharedGroupSummary>,
@@ -47,6 +49,16 @@ pub struct Summary {
     /// `--shard K/N`: which shard this is, of which run, and its reset list.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<crate::shard::ShardSummary>,
+}
+
+/// Organisation names banned like `--banned` words.
+#[derive(Serialize, Debug, Default)]
+pub struct OrgWords {
+    /// `--org NAME`, as given (lower-cased).
+    pub given: Vec<String>,
+    /// Found in the export: `DOMAIN\user` domains and the email domains of
+    /// at least 1% of the accounts (none under `--no-auto-banned`).
+    pub found: Vec<String>,
 }
 
 /// A group of accounts sharing one password (`group` is the report's

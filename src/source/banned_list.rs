@@ -24,17 +24,29 @@ const MAX_CANDIDATE: usize = 256;
 
 pub struct BannedList {
     name: String,
-    path: PathBuf,
+    /// The `--banned` file (None for the organisation's own names).
+    path: Option<PathBuf>,
     words: u64,
     expansion: Expansion,
 }
 
 impl BannedList {
     /// `--banned FILE`, whose `words` have been read.
-    pub fn new(path: &Path, words: &[Vec<u8>], this_year: u32) -> BannedList {
+    pub fn from_file(path: &Path, words: &[Vec<u8>], this_year: u32) -> BannedList {
         BannedList {
             name: label(path),
-            path: path.to_path_buf(),
+            path: Some(path.to_path_buf()),
+            words: words.len() as u64,
+            expansion: Expansion::new(words, this_year),
+        }
+    }
+
+    /// The organisation's own names, from no file: `--org` (source
+    /// `org-words`) or found in the export (`export-org-words`).
+    pub fn org(name: &str, words: &[Vec<u8>], this_year: u32) -> BannedList {
+        BannedList {
+            name: name.to_string(),
+            path: None,
             words: words.len() as u64,
             expansion: Expansion::new(words, this_year),
         }
@@ -118,11 +130,11 @@ impl Source for BannedList {
     }
 
     fn info(&self) -> SourceInfo {
-        let (size, modified) = file_facts(&self.path);
+        let (size, modified) = self.path.as_deref().map_or((None, None), file_facts);
         SourceInfo {
             kind: "banned-words",
             name: self.name.clone(),
-            path: Some(self.path.clone()),
+            path: self.path.clone(),
             hash_kinds: KINDS.to_vec(),
             size_bytes: size,
             modified_unix: modified,
@@ -177,18 +189,8 @@ mod tests {
 
     /// Looks `passwords` up (as `kind` hashes) in the expansion of `words`.
     fn found(words: &[&str], kind: HashKind, passwords: &[&str]) -> Vec<bool> {
-        let list = BannedList {
-            name: "test".into(),
-            path: PathBuf::from("test"),
-            words: words.len() as u64,
-            expansion: Expansion::new(
-                &words
-                    .iter()
-                    .map(|w| w.as_bytes().to_vec())
-                    .collect::<Vec<_>>(),
-                2026,
-            ),
-        };
+        let words: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
+        let list = BannedList::org("test", &words, 2026);
         let mut hashes: Vec<Vec<u8>> = passwords
             .iter()
             .map(|p| match kind {

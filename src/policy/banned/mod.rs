@@ -12,6 +12,7 @@
 
 pub mod expand;
 pub mod normalise;
+pub mod org;
 
 /// Which rule found a banned word, strongest first (the report's
 /// `banned_rule` column).
