@@ -10,6 +10,7 @@ use credaudit::input::columns::{ColumnRef, SecretKind};
 use credaudit::input::{FormatChoice, InputOptions, NullMarker, SkipRules};
 use credaudit::outcome::FailOn;
 use credaudit::policy::PolicyOptions;
+use credaudit::shard::Shard;
 use credaudit::source::corpus_stamp::StampDir;
 use credaudit::source::{LookupMethod, VerifyOptions};
 use std::path::PathBuf;
@@ -49,6 +50,14 @@ pub enum Command {
     /// Exit codes: 0 done, 2 error (bad input, a corrupt store).
     #[command(subcommand)]
     Index(IndexCommand),
+    /// Merge the reports of the shards of one `audit --shard K/N` run into
+    /// the reset list and summary one unsharded run would have written.
+    ///
+    /// Fails (exit 2) on a missing shard, a shard of another run, a shard
+    /// given twice, or a reset list that does not match its summary.
+    /// Otherwise the exit code is the audit's: 2 from any shard, else 3 over
+    /// 1 over 0.
+    Merge(MergeArgs),
     /// Serve the Pwned Passwords range API (`GET /range/{prefix}`, the
     /// public protocol) from a store, for `--api URL` clients across an
     /// organisation.
@@ -480,6 +489,36 @@ pub struct AuditArgs {
     /// No progress and no warnings on stderr; errors only.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Audit only the accounts whose secret falls in shard K of N (K from
+    /// 0); `auto/N` takes K from JOB_COMPLETION_INDEX (Kubernetes) or
+    /// SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN (Slurm). Needs -o and
+    /// --summary; `credaudit merge` combines the shards' reports.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The shards' `--summary` files (each names its reset list).
+    #[arg(value_name = "SHARD_SUMMARY", required = true)]
+    pub summaries: Vec<PathBuf>,
+    /// Write the merged reset list here (atomically, mode 0600) instead of
+    /// stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Write the merged JSON summary here (atomically, mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+}
+
+impl MergeArgs {
+    pub fn into_config(self) -> credaudit::report::merge::MergeConfig {
+        credaudit::report::merge::MergeConfig {
+            summaries: self.summaries,
+            output: self.out,
+            summary: self.summary,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -591,6 +630,11 @@ impl AuditArgs {
             self.only.iter().map(|r| r.0).collect()
         };
         reasons.retain(|r| !self.exclude.iter().any(|e| e.0 == *r));
+        let shard = self
+            .shard
+            .as_deref()
+            .map(|s| Shard::parse(s, |name| std::env::var(name).ok()))
+            .transpose()?;
         let admins = match &self.admins {
             Some(path) => PolicyOptions::load_admins(path)?,
             None => Default::default(),
@@ -641,6 +685,7 @@ impl AuditArgs {
                 strict: self.strict,
             }),
             auto_banned: !self.no_auto_banned,
+            shard,
         })
     }
 }

@@ -28,6 +28,7 @@ pub mod redact;
 pub mod report;
 pub mod secret_buf;
 pub mod serve;
+pub mod shard;
 pub(crate) mod sorted_key;
 pub mod source;
 pub mod store;

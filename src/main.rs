@@ -44,6 +44,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let mut out = stdout.lock();
             credaudit::check::run(&args.sources.into_options(false), &password, &mut out)
         }
+        Command::Merge(args) => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let code = credaudit::report::merge::run(&args.into_config(), &mut out)?;
+            out.flush()?;
+            Ok(code)
+        }
         Command::Download(args) => credaudit::hibp::mirror::run(&args.into_config()),
         Command::Index(IndexCommand::Build(args)) => {
             let quiet = args.quiet;

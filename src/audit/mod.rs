@@ -17,6 +17,7 @@ mod attach;
 
 use crate::accounts::{Accounts, Flags, Origin};
 use crate::atomic_file;
+use crate::combolist::other_shards::OtherShards;
 use crate::combolist::stored::{Stored, StoredSecrets};
 use crate::combolist::{self, CombolistOptions};
 use crate::findings::{Findings, Reason, Severity};
@@ -37,6 +38,7 @@ use crate::report::summary::{
     Tally,
 };
 use crate::report::{html, reset_list};
+use crate::shard::{self, Plan, Shard};
 use crate::source::{self, Lookup, LookupMethod, Source};
 use anyhow::{bail, Result};
 use rayon::prelude::*;
@@ -98,6 +100,8 @@ pub struct AuditConfig {
     /// Ban the organisation's names found in the export's account names
     /// (`--no-auto-banned` turns it off; see [`OrgNames`]).
     pub auto_banned: bool,
+    /// `--shard K/N`: only the accounts whose secret falls in shard K.
+    pub shard: Option<Shard>,
 }
 
 /// The sources to ask, and what opening them settled.
@@ -308,6 +312,11 @@ struct Gathered {
     rows_read: u64,
     rejected: Tally,
     skipped: Tally,
+    /// Account rows left to other shards.
+    other_shards: u64,
+    /// Their accounts, for joining leaked pairs as one run would (with
+    /// `--shard` and `--combolist`).
+    others: Option<OtherShards>,
     warned: u64,
 }
 
@@ -333,6 +342,21 @@ struct ReadContext<'a> {
     /// The sources that enumerate candidates (`--banned`, `--org`), by
     /// index: plaintext is looked for among their candidates here.
     expansions: Vec<(usize, &'a Expansion)>,
+    /// `--shard`: which rows are this run's.
+    shard: Option<Plan>,
+}
+
+impl ReadContext<'_> {
+    /// Is row `i` of `batch` an account of this run (not another shard's)?
+    fn owns(&self, batch: &Batch, i: usize) -> bool {
+        self.shard
+            .is_none_or(|p| p.owns(batch.kinds[i], batch.secret(i)))
+    }
+
+    /// Does this run count the rows that are no account's?
+    fn counts_unkeyed(&self) -> bool {
+        self.shard.is_none_or(|p| p.counts_unkeyed())
+    }
 }
 
 /// What one secret yields: its hashes per kind asked, and what the
@@ -415,7 +439,12 @@ fn hashed_policy(name: &[u8], kind: HashKind, hash: &[u8], ctx: &ReadContext<'_>
 }
 
 impl Gathered {
-    fn new(reasons: &[Reason], keep_secrets: bool, find_org: bool) -> Gathered {
+    fn new(
+        reasons: &[Reason],
+        keep_secrets: bool,
+        find_org: bool,
+        shard: Option<Plan>,
+    ) -> Gathered {
         Gathered {
             org: find_org.then(OrgNames::default),
             hashed_kinds: BTreeSet::new(),
@@ -428,6 +457,10 @@ impl Gathered {
             rows_read: 0,
             rejected: Tally::default(),
             skipped: Tally::default(),
+            other_shards: 0,
+            others: shard
+                .filter(|_| keep_secrets)
+                .map(|p| OtherShards::new(p.shard.index)),
             warned: 0,
         }
     }
@@ -457,18 +490,45 @@ impl Gathered {
     /// order, one row after another.
     fn absorb(&mut self, digested: Digested, ctx: &ReadContext<'_>) -> Result<()> {
         let Digested { mut batch, digests } = digested;
-        for (line, cause, detail) in &batch.rejects {
-            self.reject(ctx, batch.file, *line, *cause, detail);
-        }
         for attachment in std::mem::take(&mut batch.attachments) {
             self.attached.take(batch.file, attachment, ctx);
         }
-        for (policy, n) in &batch.skips {
-            let name = serde_json::to_value(policy)?;
-            self.skipped.add(name.as_str().unwrap_or("policy"), *n);
+        if ctx.counts_unkeyed() {
+            for (line, cause, detail) in &batch.rejects {
+                self.reject(ctx, batch.file, *line, *cause, detail);
+            }
+            for (policy, n) in &batch.skips {
+                let name = serde_json::to_value(policy)?;
+                self.skipped.add(name.as_str().unwrap_or("policy"), *n);
+            }
+        } else {
+            self.other_shards += batch.rejects.len() as u64 + batch.skips.values().sum::<u64>();
         }
         for (i, d) in digests.into_iter().enumerate() {
             let line = batch.lines[i];
+            let Some(d) = d else {
+                self.other_shards += 1;
+                // Another shard's account is still one of the run's names:
+                // every shard finds the same organisation names and joins
+                // leaked pairs against every account.
+                let owner = ctx
+                    .shard
+                    .and_then(|p| p.owner(batch.kinds[i], batch.secret(i)));
+                if let Some(owner) = owner {
+                    let name = batch.name(i);
+                    if let Some(org) = &mut self.org {
+                        org.see(name);
+                    }
+                    if let Some(others) = &mut self.others {
+                        let origin = Origin {
+                            file: batch.file,
+                            line,
+                        };
+                        others.push(name, origin, owner)?;
+                    }
+                }
+                continue;
+            };
             if let Some(Err(NotUtf8)) = d.ntlm {
                 let detail = "password is not valid UTF-8, so it has no NTLM hash";
                 if ctx.strict {
@@ -553,10 +613,11 @@ fn record_digests(
     }
 }
 
-/// A batch with the digests of its rows, ready to be absorbed.
+/// A batch with the digests of its rows (None: another shard's row),
+/// ready to be absorbed.
 struct Digested {
     batch: Batch,
-    digests: Vec<Digests>,
+    digests: Vec<Option<Digests>>,
 }
 
 /// Hash a batch's secrets and run the per-row checks, on all cores.
@@ -564,7 +625,7 @@ fn digest_batch(batch: Batch, ctx: &ReadContext<'_>) -> Digested {
     let digests = (0..batch.len())
         .into_par_iter()
         .with_min_len(1024)
-        .map(|i| digest(&batch, i, ctx))
+        .map(|i| ctx.owns(&batch, i).then(|| digest(&batch, i, ctx)))
         .collect();
     Digested { batch, digests }
 }
@@ -593,6 +654,14 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
     if stdin_readers > 1 {
         bail!("standard input (-) can be read only once, by one input, --combolist, --wordlist or --banned");
     }
+    if cfg.shard.is_some() && (cfg.output.is_none() || cfg.summary.is_none()) {
+        bail!("--shard needs -o FILE and --summary FILE: credaudit merge reads the shards' reports from them");
+    }
+    // Before anything is read: the files as this run found them.
+    let run_id = cfg
+        .shard
+        .map(|_| shard::identity::run_id(cfg))
+        .transpose()?;
     let Opened {
         mut sources,
         builtin_only,
@@ -642,6 +711,19 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
     let t_read = Instant::now();
     let kinds = plaintext_kinds(&sources);
     let checked_while_reading = if banning { sources.len() } else { 0 };
+    let plan = match cfg.shard {
+        Some(s) => {
+            let exports: Vec<shard::InputKind> = opened
+                .iter()
+                .map(|i| shard::InputKind {
+                    display: &i.display,
+                    kind: i.kind,
+                })
+                .collect();
+            Some(Plan::new(s, &exports, &kinds)?)
+        }
+        None => None,
+    };
     let sizes: Vec<Option<u64>> = opened.iter().map(|i| i.measure.size).collect();
     let bar = progress.reading(
         crate::progress::reading_total(&sizes),
@@ -667,6 +749,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
             .filter(|_| banning)
             .filter_map(|(si, s)| s.expansion().map(|e| (si, e)))
             .collect(),
+        shard: plan,
     };
     let gathered = read_inputs(opened, &ctx, &cfg.reasons)?;
     bar.bar.finish_and_clear();
@@ -698,6 +781,8 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         rows_read,
         rejected,
         skipped,
+        other_shards,
+        others,
         ..
     } = gathered;
     let found_org = found_org_words(org, &banned_words);
@@ -740,6 +825,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         (Some(options), Some(stored)) => Some(combolist::run(
             options,
             &accounts,
+            others.as_ref(),
             stored,
             &mut findings,
             &progress,
@@ -750,11 +836,14 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
 
     let t_report = Instant::now();
     let names: Vec<String> = sources.iter().map(|s| s.name().to_string()).collect();
+    let mut reset_list_sha256 = String::new();
     let report_rows = match &cfg.output {
         Some(path) => {
             let mut rows = 0;
             atomic_file::write(path, atomic_file::REPORT, |w| {
-                rows = reset_list::write(w, &accounts, &findings, &inputs, &names)?;
+                let mut w = shard::DigestWriter::new(w);
+                rows = reset_list::write(&mut w, &accounts, &findings, &inputs, &names)?;
+                reset_list_sha256 = w.finish();
                 Ok(())
             })?;
             rows
@@ -829,10 +918,33 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
         notes,
         durations_ms: durations,
         exit_code,
+        shard: match (plan, run_id, &cfg.output) {
+            (Some(plan), Some(run), Some(path)) => Some(shard::ShardSummary {
+                index: plan.shard.index,
+                count: plan.shard.count,
+                run,
+                rows_other_shards: other_shards,
+                reset_list: shard::ResetListDigest {
+                    path: std::path::absolute(path)?,
+                    sha256: reset_list_sha256,
+                },
+                group_first: groups
+                    .iter()
+                    .map(|g| {
+                        let o = accounts.origin(g.members[0]);
+                        (o.file, o.line)
+                    })
+                    .collect(),
+            }),
+            _ => None,
+        },
     };
     debug_assert_eq!(
         summary.rows_read,
-        summary.accounts_checked + summary.rows_rejected.total + summary.rows_skipped.total
+        summary.accounts_checked
+            + summary.rows_rejected.total
+            + summary.rows_skipped.total
+            + other_shards
     );
     if let Some(path) = &cfg.summary {
         atomic_file::write(path, atomic_file::REPORT, |w| {
@@ -878,7 +990,7 @@ fn read_inputs(
     ctx: &ReadContext<'_>,
     reasons: &[Reason],
 ) -> Result<Gathered> {
-    let mut gathered = Gathered::new(reasons, ctx.keep_secrets, ctx.find_org);
+    let mut gathered = Gathered::new(reasons, ctx.keep_secrets, ctx.find_org, ctx.shard);
     let (tx, rx) = mpsc::sync_channel::<Result<Batch>>(4);
     let strict = ctx.strict;
     std::thread::scope(|scope| -> Result<()> {

@@ -19,6 +19,7 @@
 pub mod budget;
 pub mod join;
 pub mod line;
+pub mod other_shards;
 pub mod stored;
 
 use crate::accounts::{AccountId, Accounts};
@@ -29,15 +30,16 @@ use crate::progress::Progress;
 use crate::tally::Tally;
 use anyhow::{Context, Result};
 use budget::Budget;
-use join::Index;
+use other_shards::{OtherShards, ShardedIndex};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use stored::StoredSecrets;
 use zeroize::Zeroizing;
 
-/// A line's accounts and how they matched, or why the line is malformed.
-type Joined = Result<Vec<(AccountId, Tier)>, line::Malformed>;
+/// A line's accounts and how they matched, and whether this run counts it
+/// as matched (see [`other_shards`]); or why the line is malformed.
+type Joined = Result<(Vec<(AccountId, Tier)>, bool), line::Malformed>;
 
 /// Lines parsed and joined per batch.
 const BATCH_LINES: usize = 64 * 1024;
@@ -155,16 +157,18 @@ impl Pass<'_> {
     }
 }
 
-/// Run every combolist against the export.
+/// Run every combolist against the export (`others`: under `--shard`, the
+/// accounts that other shards audit).
 pub fn run(
     options: &CombolistOptions,
     accounts: &Accounts,
+    others: Option<&OtherShards>,
     stored: &StoredSecrets,
     findings: &mut Findings,
     progress: &Progress,
 ) -> Result<Stats> {
     let started = std::time::Instant::now();
-    let index = Index::new(accounts);
+    let index = ShardedIndex::new(accounts, others);
     let mut pass = Pass {
         stored,
         max_candidates: options.max_candidates,
@@ -233,7 +237,7 @@ pub fn run(
 /// Stream one combolist: batches of lines, split and joined in parallel.
 fn stream(
     path: &std::path::Path,
-    index: &Index<'_>,
+    index: &ShardedIndex<'_>,
     pass: &mut Pass<'_>,
     findings: &mut Findings,
     progress: &Progress,
@@ -280,8 +284,8 @@ fn stream(
                 }
                 Some(line::split(l).map(|pair| {
                     let mut out = Vec::new();
-                    index.lookup(pair.identity, &mut out);
-                    out
+                    let counted = index.lookup(pair.identity, &mut out);
+                    (out, counted)
                 }))
             })
             .collect();
@@ -290,9 +294,9 @@ fn stream(
             pass.stats.lines_read += 1;
             match result {
                 Err(cause) => pass.stats.lines_malformed.add(cause.name(), 1),
-                Ok(matches) if matches.is_empty() => {}
-                Ok(matches) => {
-                    pass.stats.lines_matched += 1;
+                Ok((matches, _)) if matches.is_empty() => {}
+                Ok((matches, counted)) => {
+                    pass.stats.lines_matched += u64::from(counted);
                     let pair = line::split(line(i)).expect("split succeeded above");
                     for (account, tier) in matches {
                         *pass.stats.matches_by_tier.entry(tier).or_default() += 1;

@@ -253,13 +253,19 @@ enum Body {
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Open an export, undo compression, detect its format, columns and secret kind.
-pub fn open(path: &Path, options: &InputOptions) -> Result<Input> {
-    let display = if path.as_os_str() == "-" {
+/// How an export is named in messages and in the reset list's `origin`:
+/// `stdin` for `-`, else the path as given.
+pub fn display_name(path: &Path) -> String {
+    if path.as_os_str() == "-" {
         "stdin".to_string()
     } else {
         path.display().to_string()
-    };
+    }
+}
+
+/// Open an export, undo compression, detect its format, columns and secret kind.
+pub fn open(path: &Path, options: &InputOptions) -> Result<Input> {
+    let display = display_name(path);
     let (stored, size) = decompress::open_stored(path)?;
     let (counted, measure) = decompress::measured(stored, size);
     let (stored, digest) = crate::digest::Digesting::new(counted);

@@ -40,6 +40,12 @@ pub fn neutralise(cell: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     }
 }
 
+/// The CSV writer of every reset list (`credaudit merge` writes with it
+/// too, so that a merged list is byte for byte what one run writes).
+pub fn writer(out: &mut dyn Write) -> csv::Writer<&mut dyn Write> {
+    csv::WriterBuilder::new().from_writer(out)
+}
+
 /// Write the reset list. `inputs` names the input files by index,
 /// `sources` the sources by index. Returns the number of rows written.
 pub fn write(
@@ -49,7 +55,7 @@ pub fn write(
     inputs: &[String],
     sources: &[String],
 ) -> Result<u64> {
-    let mut csv = csv::WriterBuilder::new().from_writer(out);
+    let mut csv = writer(out);
     csv.write_record(HEADER)?;
     let mut rows = 0;
     // The cells built from numbers and lists, reused row after row.

@@ -46,6 +46,9 @@ pub struct Summary {
     pub notes: Vec<String>,
     pub durations_ms: Durations,
     pub exit_code: u8,
+    /// `--shard K/N`: which shard this is, of which run, and its reset list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard::ShardSummary>,
 }
 
 /// Organisation names banned like `--banned` words.

@@ -80,6 +80,11 @@ impl Cmd {
         self
     }
 
+    pub fn env_remove(mut self, key: &str) -> Cmd {
+        self.command.env_remove(key);
+        self
+    }
+
     /// Run under an address-space limit (`ulimit -v`), in bytes.
     pub fn address_space_limit(mut self, bytes: u64) -> Cmd {
         use std::os::unix::process::CommandExt;
