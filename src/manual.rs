@@ -186,6 +186,7 @@ mod tests {
                 "credaudit index build",
                 "credaudit index verify",
                 "credaudit index info",
+                "credaudit merge",
                 "credaudit serve",
                 "credaudit completions",
                 "credaudit man",
