@@ -947,11 +947,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
             + other_shards
     );
     if let Some(path) = &cfg.summary {
-        atomic_file::write(path, atomic_file::REPORT, |w| {
-            serde_json::to_writer_pretty(&mut *w, &summary)?;
-            w.write_all(b"\n")?;
-            Ok(())
-        })?;
+        crate::report::summary::write(path, &summary)?;
     }
     if let Some(path) = &cfg.html {
         let details = html::Details::gather(&findings, &accounts, &groups, &inputs);

@@ -148,11 +148,7 @@ pub fn run(cfg: &MergeConfig, stdout: &mut dyn Write) -> Result<u8> {
         summary.get("report_rows").and_then(Value::as_u64)
     );
     if let Some(path) = &cfg.summary {
-        atomic_file::write(path, atomic_file::REPORT, |w| {
-            serde_json::to_writer_pretty(&mut *w, &summary)?;
-            w.write_all(b"\n")?;
-            Ok(())
-        })?;
+        crate::report::summary::write(path, &summary)?;
     }
     combined_exit_code(&shards)
 }

@@ -121,3 +121,13 @@ pub struct Durations {
     pub report: u64,
     pub total: u64,
 }
+
+/// Write a summary (one run's, or merged shards') as pretty JSON,
+/// atomically, mode 0600.
+pub fn write(path: &std::path::Path, summary: &impl Serialize) -> anyhow::Result<()> {
+    crate::atomic_file::write(path, crate::atomic_file::REPORT, |w| {
+        serde_json::to_writer_pretty(&mut *w, summary)?;
+        w.write_all(b"\n")?;
+        Ok(())
+    })
+}
