@@ -6,9 +6,11 @@
 //!        ─► sources (hits, unchecked) ─► findings ─► reset list + summary
 //! ```
 //!
-//! Reading happens on its own thread while the previous batch is hashed, so
-//! parsing and hashing overlap. Plaintext lives only inside a batch and is
-//! wiped when the batch has been hashed.
+//! Reading happens on its own thread. A CSV export comes from it in chunks
+//! of whole records, parsed and hashed on every core while the chunk before
+//! is absorbed in input order; a colon dump is parsed on the reading thread.
+//! Plaintext lives only inside a chunk and a batch, and is wiped when they
+//! are dropped.
 //!
 //! Lines that belong to an account (history, Kerberos keys, cleartext) are
 //! gathered on the way and attached once every account is known ([`attach`]).
@@ -24,7 +26,8 @@ use crate::findings::{Findings, Reason, Severity};
 use crate::hash::{self, HashKind, NotUtf8};
 use crate::input::columns::SecretKind;
 use crate::input::{
-    self, AccountRow, AccountStatus, Attachment, InputOptions, RejectCause, RowSink, SkipPolicy,
+    self, AccountRow, AccountStatus, Attachment, Chunk, CsvShape, InputOptions, RejectCause,
+    RowSink, SkipPolicy,
 };
 use crate::outcome::FailOn;
 use crate::policy::banned::{
@@ -45,7 +48,7 @@ use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::Instant;
 use zeroize::Zeroizing;
 
@@ -226,9 +229,42 @@ impl Batch {
     }
 }
 
-/// The reader thread's sink: fills batches and sends them on.
+/// What the reader thread hands on: rows already parsed (a colon dump),
+/// or a chunk of a CSV export, parsed by whichever thread takes it.
+enum Piece {
+    Rows(Batch),
+    Chunk {
+        file: usize,
+        shape: Arc<CsvShape>,
+        chunk: Chunk,
+    },
+}
+
+impl Piece {
+    /// The rows of the piece, in a batch.
+    fn into_batch(self, ctx: &ReadContext<'_>) -> Result<Batch> {
+        match self {
+            Piece::Rows(batch) => Ok(batch),
+            Piece::Chunk { file, shape, chunk } => {
+                let mut sink = BatchSink {
+                    tx: None,
+                    batch: Batch {
+                        file,
+                        ..Batch::default()
+                    },
+                    display: &ctx.inputs[file],
+                    strict: ctx.strict,
+                };
+                shape.parse(&chunk, &mut sink)?;
+                Ok(sink.batch)
+            }
+        }
+    }
+}
+
+/// Fills a batch; on the reader thread (with `tx`), sends each full one on.
 struct BatchSink<'a> {
-    tx: &'a mpsc::SyncSender<Result<Batch>>,
+    tx: Option<&'a mpsc::SyncSender<Result<Piece>>>,
     batch: Batch,
     display: &'a str,
     strict: bool,
@@ -236,13 +272,15 @@ struct BatchSink<'a> {
 
 impl BatchSink<'_> {
     fn send(&mut self) -> Result<()> {
+        let Some(tx) = self.tx else {
+            return Ok(());
+        };
         let next = Batch {
             file: self.batch.file,
             ..Batch::default()
         };
         let full = std::mem::replace(&mut self.batch, next);
-        self.tx
-            .send(Ok(full))
+        tx.send(Ok(Piece::Rows(full)))
             .map_err(|_| anyhow::anyhow!("the audit stopped reading"))
     }
 
@@ -987,22 +1025,30 @@ fn read_inputs(
     reasons: &[Reason],
 ) -> Result<Gathered> {
     let mut gathered = Gathered::new(reasons, ctx.keep_secrets, ctx.find_org, ctx.shard);
-    let (tx, rx) = mpsc::sync_channel::<Result<Batch>>(4);
+    let (tx, rx) = mpsc::sync_channel::<Result<Piece>>(4);
     let strict = ctx.strict;
     std::thread::scope(|scope| -> Result<()> {
         let reader = scope.spawn(move || {
             for (file, inp) in opened.into_iter().enumerate() {
                 let display = inp.display.clone();
-                let mut sink = BatchSink {
-                    tx: &tx,
-                    batch: Batch {
-                        file,
-                        ..Batch::default()
-                    },
-                    display: &display,
-                    strict,
+                let result = match inp.into_chunks() {
+                    Ok((mut chunks, shape)) => {
+                        let shape = Arc::new(shape);
+                        send_chunks(&mut chunks, &shape, file, &tx)
+                    }
+                    Err(inp) => {
+                        let mut sink = BatchSink {
+                            tx: Some(&tx),
+                            batch: Batch {
+                                file,
+                                ..Batch::default()
+                            },
+                            display: &display,
+                            strict,
+                        };
+                        inp.read(&mut sink).and_then(|()| sink.send())
+                    }
                 };
-                let result = inp.read(&mut sink).and_then(|()| sink.send());
                 if let Err(e) = result {
                     let _ = tx.send(Err(e));
                     return;
@@ -1012,13 +1058,13 @@ fn read_inputs(
         // Owned here, so that returning early (a --strict error) hangs up
         // on the reader instead of leaving it blocked on a full channel.
         let rx = rx;
-        // Absorb each batch while the next one is being digested: the
-        // in-order part then no longer leaves the cores idle.
+        // Parse and digest each piece while the one before is absorbed:
+        // the in-order part then no longer leaves the cores idle.
         let mut digested: Option<Digested> = None;
-        for batch in rx.iter() {
+        for piece in rx.iter() {
             let previous = digested.take();
-            let batch = match batch {
-                Ok(batch) => batch,
+            let piece = match piece {
+                Ok(piece) => piece,
                 Err(e) => {
                     // Rows before the reader's error come first: a --strict
                     // failure among them is the one to report.
@@ -1029,11 +1075,11 @@ fn read_inputs(
                 }
             };
             let (next, absorbed) = rayon::join(
-                || digest_batch(batch, ctx),
+                || piece.into_batch(ctx).map(|batch| digest_batch(batch, ctx)),
                 || previous.map_or(Ok(()), |d| gathered.absorb(d, ctx)),
             );
             absorbed?;
-            digested = Some(next);
+            digested = Some(next?);
         }
         if let Some(last) = digested {
             gathered.absorb(last, ctx)?;
@@ -1042,6 +1088,25 @@ fn read_inputs(
         Ok(())
     })?;
     Ok(gathered)
+}
+
+/// Hand a CSV export's chunks to the parsing threads.
+fn send_chunks(
+    chunks: &mut input::ChunkReader,
+    shape: &Arc<CsvShape>,
+    file: usize,
+    tx: &mpsc::SyncSender<Result<Piece>>,
+) -> Result<()> {
+    while let Some(chunk) = chunks.next_chunk()? {
+        let piece = Piece::Chunk {
+            file,
+            shape: Arc::clone(shape),
+            chunk,
+        };
+        tx.send(Ok(piece))
+            .map_err(|_| anyhow::anyhow!("the audit stopped reading"))?;
+    }
+    Ok(())
 }
 
 /// Whose passwords a query set holds.

@@ -1,10 +1,16 @@
 //! CSV and TSV exports with a header row: browser and password-manager
 //! exports, `psql \copy ... csv header`, spreadsheets.
 //!
-//! One `csv::ByteRecord` is reused for the whole file (the xsv way), fields
-//! are bytes and never trimmed: a password is whatever bytes the export holds.
+//! The header and the first rows are read with the csv crate, to choose the
+//! columns and the secret kind; the body is then cut into chunks of whole
+//! records ([`super::csv_chunks`]) that any thread can parse. A chunk
+//! without quotes is split at its delimiters directly (it reads the same as
+//! the csv crate would, at a fraction of the cost); one with quotes goes
+//! through the csv crate. Fields are bytes and never trimmed: a password is
+//! whatever bytes the export holds.
 
 use super::columns::{self, SecretKind};
+use super::csv_chunks::{Chunk, ChunkReader};
 use super::decompress::{describe_read_error, Compression};
 use super::quoting::{field_is_quoted, RawTap};
 use super::{
@@ -12,8 +18,8 @@ use super::{
     RejectCause, RowSink, SkipPolicy, MAX_ACCOUNT_BYTES, MAX_SECRET_BYTES,
 };
 use anyhow::{bail, Result};
-use std::collections::VecDeque;
 use std::io::BufRead;
+use zeroize::Zeroizing;
 
 /// Rows read ahead to decide the secret kind from content.
 const SAMPLE_ROWS: usize = 64;
@@ -51,9 +57,16 @@ fn truthy(cell: &[u8]) -> bool {
 }
 
 pub struct CsvRows {
-    reader: csv::Reader<RawTap>,
+    chunks: ChunkReader,
+    shape: CsvShape,
+    warnings: Vec<String>,
+}
+
+/// What it takes to turn a chunk of records into rows: the columns and
+/// the secret kind decided from the header and the first rows. Shared by
+/// the threads that parse chunks.
+pub struct CsvShape {
     display: String,
-    compression: Compression,
     width: usize,
     account: usize,
     secret: usize,
@@ -61,30 +74,27 @@ pub struct CsvRows {
     kind: SecretKind,
     delimiter: u8,
     null: Option<NullMarker>,
-    warnings: Vec<String>,
-    /// Rows read ahead, each with whether its secret is `NULL`.
-    ahead: VecDeque<(csv::ByteRecord, bool)>,
-    /// The csv crate stops a record at the `\r` of a CRLF and counts the
-    /// `\n` into the next record, whose line then reads one too low.
-    crlf_shift: u64,
 }
+
+/// Blank records not yet known to be rows (see [`CsvShape::parse`]):
+/// their lines and their fields, which are whitespace only.
+type Held = Vec<(u64, csv::ByteRecord)>;
 
 impl CsvRows {
     pub fn new(
-        mut input: Box<dyn BufRead + Send>,
+        input: Box<dyn BufRead + Send>,
         delimiter: u8,
         options: &InputOptions,
         display: &str,
         compression: Compression,
     ) -> Result<CsvRows> {
-        let head = input.fill_buf().unwrap_or(&[]);
-        let header_line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
-        let crlf_shift = u64::from(header_line.ends_with(b"\r") && header_line.len() < head.len());
+        // Everything read while sampling is kept: the body is parsed again
+        // from the end of the header, in chunks.
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(false)
             .flexible(true)
-            .from_reader(RawTap::new(input, options.null == Some(NullMarker::Psql)));
+            .from_reader(RawTap::new(input));
         let read_err = |e: csv::Error| match e.into_kind() {
             csv::ErrorKind::Io(io) => {
                 anyhow::anyhow!("{display}: {}", describe_read_error(&io, compression))
@@ -95,6 +105,7 @@ impl CsvRows {
         if !reader.read_byte_record(&mut header).map_err(read_err)? {
             bail!("{display}: empty input (no header, no rows)");
         }
+        let header_end = reader.position().byte();
         let raw: Vec<Vec<u8>> = header.iter().map(|h| h.to_vec()).collect();
         let choice = columns::choose(
             &raw,
@@ -109,9 +120,9 @@ impl CsvRows {
             ),
             None => None,
         };
-        let mut ahead = VecDeque::new();
+        let mut sample = Vec::new();
         let mut record = csv::ByteRecord::new();
-        while ahead.len() < SAMPLE_ROWS {
+        while sample.len() < SAMPLE_ROWS {
             match next_record(
                 &mut reader,
                 &mut record,
@@ -119,20 +130,20 @@ impl CsvRows {
                 choice.secret,
                 delimiter,
             ) {
-                Ok(Some(null)) => ahead.push_back((record.clone(), null)),
+                Ok(Some(null)) => sample.push((record.clone(), null)),
                 Ok(None) => break,
                 Err(e) => return Err(read_err(e)),
             }
         }
-        let at_end = ahead.len() < SAMPLE_ROWS;
-        if at_end && ahead.iter().all(|(r, _)| is_blank(r, delimiter)) {
+        let at_end = sample.len() < SAMPLE_ROWS;
+        if at_end && sample.iter().all(|(r, _)| is_blank(r, delimiter)) {
             bail!("{display}: the header has no rows under it");
         }
         let secret_header = columns::shown(&raw, choice.secret);
         let kind = match options.secret_kind {
             Some(kind) => kind,
             None => {
-                let samples: Vec<&[u8]> = ahead
+                let samples: Vec<&[u8]> = sample
                     .iter()
                     .filter(|(_, null)| !null)
                     .filter_map(|(r, _)| r.get(choice.secret))
@@ -142,29 +153,37 @@ impl CsvRows {
                     .map_err(|e| anyhow::anyhow!("{display}: {e}"))?
             }
         };
+        let (kept, inner) = reader.into_inner().into_parts();
+        let mut body = usize::try_from(header_end).map_or(kept.len(), |n| n.min(kept.len()));
+        // The header's line end (the csv crate may stop at a CRLF's `\r`).
+        body += kept[body..]
+            .iter()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count();
+        let line = 1 + memchr::memchr_iter(b'\n', &kept[..body]).count() as u64;
+        let head = Zeroizing::new(kept[body..].to_vec());
         Ok(CsvRows {
-            reader,
-            display: display.to_string(),
-            compression,
-            width: raw.len(),
-            account: choice.account,
-            secret: choice.secret,
-            admin,
-            kind,
-            delimiter,
-            null: options.null.clone(),
+            chunks: ChunkReader::new(head, line, inner, delimiter, display, compression),
+            shape: CsvShape {
+                display: display.to_string(),
+                width: raw.len(),
+                account: choice.account,
+                secret: choice.secret,
+                admin,
+                kind,
+                delimiter,
+                null: options.null.clone(),
+            },
             warnings: choice
                 .warnings
                 .iter()
                 .map(|w| format!("{display}:1: {w}"))
                 .collect(),
-            ahead,
-            crlf_shift,
         })
     }
 
     pub fn kind(&self) -> SecretKind {
-        self.kind
+        self.shape.kind
     }
 
     /// Lines of the header that the user should know about.
@@ -172,76 +191,193 @@ impl CsvRows {
         &self.warnings
     }
 
-    pub fn read(mut self, sink: &mut dyn RowSink) -> Result<()> {
-        let mut record = csv::ByteRecord::new();
+    /// The body's chunks, and how to parse them (on any thread).
+    pub fn into_parts(self) -> (ChunkReader, CsvShape) {
+        (self.chunks, self.shape)
+    }
+
+    /// Every row into `sink`, on this thread.
+    pub fn read(self, sink: &mut dyn RowSink) -> Result<()> {
+        let (mut chunks, shape) = self.into_parts();
+        while let Some(chunk) = chunks.next_chunk()? {
+            shape.parse(&chunk, sink)?;
+        }
+        Ok(())
+    }
+}
+
+/// The fields of a record: the csv crate's, or a quote-free line split at
+/// its delimiters.
+trait Fields {
+    fn count(&self) -> usize;
+    fn field(&self, i: usize) -> &[u8];
+
+    fn to_record(&self) -> csv::ByteRecord {
+        (0..self.count()).map(|i| self.field(i)).collect()
+    }
+}
+
+impl Fields for csv::ByteRecord {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn field(&self, i: usize) -> &[u8] {
+        &self[i]
+    }
+}
+
+/// A line without quotes; `ends[i]` is where field `i` ends.
+struct Split<'a> {
+    line: &'a [u8],
+    ends: &'a [usize],
+}
+
+impl Fields for Split<'_> {
+    fn count(&self) -> usize {
+        self.ends.len()
+    }
+    fn field(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] + 1 };
+        &self.line[start..self.ends[i]]
+    }
+}
+
+impl CsvShape {
+    /// Hand every record of `chunk` to `sink`. Whitespace-only records are
+    /// held until a row follows (then they are rows, and rejected like any
+    /// bad row); at the end of the file they are skipped (`blank_line`).
+    pub fn parse(&self, chunk: &Chunk, sink: &mut dyn RowSink) -> Result<()> {
+        let bytes = &chunk.bytes[..];
+        let mut held = Held::new();
+        // Without quotes, and with `\r` only in line ends, a record is a
+        // line split at its delimiters: no need for the csv crate's states.
+        let plain = memchr::memchr(b'"', bytes).is_none()
+            && memchr::memchr_iter(b'\r', bytes).all(|i| bytes.get(i + 1) == Some(&b'\n'));
+        if plain {
+            self.parse_plain(chunk, sink, &mut held)?;
+        } else {
+            self.parse_quoted(chunk, sink, &mut held)?;
+        }
         let mut hash = [0u8; 20];
-        // Whitespace-only lines, held until it is known whether rows follow:
-        // at the end of the file they are skipped (`blank_line`); between
-        // rows they are rows, rejected like any other bad row.
-        let mut blanks: Vec<csv::ByteRecord> = Vec::new();
-        let mut last_line = 1;
-        loop {
-            let null;
-            if let Some(buffered) = self.ahead.pop_front() {
-                (record, null) = buffered;
+        for (line, blank) in held {
+            if chunk.last {
+                sink.skipped(line, SkipPolicy::BlankLine);
             } else {
-                let next = next_record(
-                    &mut self.reader,
-                    &mut record,
-                    &self.null,
-                    self.secret,
-                    self.delimiter,
-                );
-                match next {
-                    Ok(Some(is_null)) => null = is_null,
-                    Ok(None) => {
-                        for blank in &blanks {
-                            sink.skipped(self.line(blank), SkipPolicy::BlankLine);
-                        }
-                        return Ok(());
-                    }
-                    Err(e) => {
-                        let why = match e.into_kind() {
-                            csv::ErrorKind::Io(io) => describe_read_error(&io, self.compression),
-                            other => format!("cannot parse CSV ({other:?})"),
-                        };
-                        bail!("{}: after line {last_line}: {why}", self.display);
-                    }
+                self.row(&blank, line, false, sink, &mut hash)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_plain(&self, chunk: &Chunk, sink: &mut dyn RowSink, held: &mut Held) -> Result<()> {
+        let bytes = &chunk.bytes[..];
+        let mut hash = [0u8; 20];
+        let mut ends = Vec::with_capacity(self.width);
+        let (mut start, mut line) = (0, chunk.first_line);
+        while start < bytes.len() {
+            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+            let mut text = &bytes[start..end];
+            if let [rest @ .., b'\r'] = text {
+                text = rest;
+            }
+            // The csv crate skips empty lines: they are no record.
+            if !text.is_empty() {
+                ends.clear();
+                ends.extend(memchr::memchr_iter(self.delimiter, text));
+                ends.push(text.len());
+                let fields = Split {
+                    line: text,
+                    ends: &ends,
+                };
+                let null = match &self.null {
+                    _ if fields.count() <= self.secret => false,
+                    None => false,
+                    Some(NullMarker::Literal(marker)) => fields.field(self.secret) == marker,
+                    // No quote in the chunk: an empty field is unquoted.
+                    Some(NullMarker::Psql) => fields.field(self.secret).is_empty(),
+                };
+                self.record(&fields, line, null, sink, &mut hash, held)?;
+            }
+            line += 1;
+            start = end + 1;
+        }
+        Ok(())
+    }
+
+    fn parse_quoted(&self, chunk: &Chunk, sink: &mut dyn RowSink, held: &mut Held) -> Result<()> {
+        let bytes = &chunk.bytes[..];
+        let mut hash = [0u8; 20];
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(self.delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(bytes);
+        let mut record = csv::ByteRecord::new();
+        let (mut counted, mut line) = (0, chunk.first_line);
+        loop {
+            match reader.read_byte_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
+                Err(e) => bail!("{}:{line}: cannot parse CSV ({:?})", self.display, e.kind()),
+            }
+            // A record's span starts with the line ends before it.
+            let mut start = record.position().map_or(0, |p| p.byte()) as usize;
+            start += bytes[start..]
+                .iter()
+                .take_while(|&&b| b == b'\r' || b == b'\n')
+                .count();
+            line += memchr::memchr_iter(b'\n', &bytes[counted..start]).count() as u64;
+            counted = start;
+            let field = record.get(self.secret);
+            let null = match &self.null {
+                None => false,
+                Some(NullMarker::Literal(marker)) => field == Some(marker.as_slice()),
+                Some(NullMarker::Psql) if field == Some(b"") => {
+                    let raw = &bytes[start..reader.position().byte() as usize];
+                    field_is_quoted(raw, self.delimiter, self.secret) == Some(false)
                 }
-            }
-            last_line = self.line(&record);
-            if is_blank(&record, self.delimiter) {
-                blanks.push(record.clone());
-                continue;
-            }
-            for blank in std::mem::take(&mut blanks) {
-                self.row(&blank, false, sink, &mut hash)?;
-            }
-            self.row(&record, null, sink, &mut hash)?;
+                Some(NullMarker::Psql) => false,
+            };
+            self.record(&record, line, null, sink, &mut hash, held)?;
         }
     }
 
-    /// The line a record starts on.
-    fn line(&self, record: &csv::ByteRecord) -> u64 {
-        record.position().map_or(0, |p| p.line()) + self.crlf_shift
+    /// One record: held when blank, else a row after the blanks held.
+    fn record<F: Fields>(
+        &self,
+        fields: &F,
+        line: u64,
+        null: bool,
+        sink: &mut dyn RowSink,
+        hash: &mut [u8; 20],
+        held: &mut Held,
+    ) -> Result<()> {
+        if is_blank(fields, self.delimiter) {
+            held.push((line, fields.to_record()));
+            return Ok(());
+        }
+        for (blank_line, blank) in held.drain(..) {
+            self.row(&blank, blank_line, false, sink, hash)?;
+        }
+        self.row(fields, line, null, sink, hash)
     }
 
     /// Check one record and hand it to `sink` as an account, a rejection or
     /// a skip. `null`: its secret is SQL `NULL` (`--null`).
-    fn row(
+    fn row<F: Fields>(
         &self,
-        record: &csv::ByteRecord,
+        record: &F,
+        line: u64,
         null: bool,
         sink: &mut dyn RowSink,
         hash: &mut [u8; 20],
     ) -> Result<()> {
-        let line = self.line(record);
-        if record.len() != self.width {
-            let detail = format!("{} fields, the header has {}", record.len(), self.width);
+        if record.count() != self.width {
+            let detail = format!("{} fields, the header has {}", record.count(), self.width);
             return sink.rejected(line, RejectCause::WrongColumnCount, &detail);
         }
-        let account = &record[self.account];
-        let secret = &record[self.secret];
+        let account = record.field(self.account);
+        let secret = record.field(self.secret);
         if account.is_empty() {
             return sink.rejected(line, RejectCause::MissingField, "account is empty");
         }
@@ -281,14 +417,14 @@ impl CsvRows {
             kind,
             line,
             status: AccountStatus::Unknown,
-            privileged: self.admin.is_some_and(|i| truthy(&record[i])),
+            privileged: self.admin.is_some_and(|i| truthy(record.field(i))),
             lm_hash: false,
         })
     }
 }
 
-/// Read the next record into `record`: `Some(null)` with whether its secret
-/// (field `secret`) is `NULL` by the `--null` rule, `None` at the end.
+/// Read the next sample record into `record`: `Some(null)` with whether its
+/// secret (field `secret`) is `NULL` by the `--null` rule, `None` at the end.
 fn next_record(
     reader: &mut csv::Reader<RawTap>,
     record: &mut csv::ByteRecord,
@@ -307,24 +443,18 @@ fn next_record(
             let start = record.position().map_or(0, |p| p.byte());
             let end = reader.position().byte();
             let raw = reader.get_ref().span(start, end);
-            // The tap keeps every byte not yet released, so the span is
-            // there; were it not, the field stays an empty password.
             raw.and_then(|raw| field_is_quoted(raw, delimiter, secret)) == Some(false)
         }
         Some(NullMarker::Psql) => false,
     };
-    if *rule == Some(NullMarker::Psql) {
-        let end = reader.position().byte();
-        reader.get_mut().release(end);
-    }
     Ok(Some(null))
 }
 
 /// A line that holds only whitespace (which, for a whitespace delimiter
 /// such as tab, may have split it into several empty fields).
-fn is_blank(record: &csv::ByteRecord, delimiter: u8) -> bool {
-    (record.len() == 1 || delimiter.is_ascii_whitespace())
-        && record.iter().all(|field| field.trim_ascii().is_empty())
+fn is_blank<F: Fields>(record: &F, delimiter: u8) -> bool {
+    (record.count() == 1 || delimiter.is_ascii_whitespace())
+        && (0..record.count()).all(|i| record.field(i).trim_ascii().is_empty())
 }
 
 #[cfg(test)]

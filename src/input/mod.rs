@@ -9,12 +9,15 @@
 
 mod colon;
 pub mod columns;
+mod csv_chunks;
 mod csv_rows;
 pub mod decompress;
 mod quoting;
 pub mod utf16;
 
 use crate::input::columns::{ColumnRef, SecretKind};
+pub use crate::input::csv_chunks::{Chunk, ChunkReader};
+pub use crate::input::csv_rows::CsvShape;
 use crate::input::decompress::Compression;
 use anyhow::{bail, Result};
 use std::io::BufRead;
@@ -353,7 +356,20 @@ pub fn open_reader(
     })
 }
 
+/// A CSV or TSV body in chunks of whole records, and how to parse them:
+/// what lets the audit parse an export on every core.
+pub type Chunked = (ChunkReader, CsvShape);
+
 impl Input {
+    /// The body in chunks, when the export is CSV or TSV (`Err(self)` for
+    /// a colon dump, read on one thread with [`Input::read`]).
+    pub fn into_chunks(self) -> Result<Chunked, Input> {
+        match self.body {
+            Body::Csv(rows) => Ok(rows.into_parts()),
+            body => Err(Input { body, ..self }),
+        }
+    }
+
     /// Stream every row into `sink`.
     pub fn read(self, sink: &mut dyn RowSink) -> Result<()> {
         match self.body {

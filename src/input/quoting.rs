@@ -3,68 +3,53 @@
 //! as `""`, and that difference is the one between "no password" (an SSO
 //! account) and "the password is empty". The csv crate hands back field
 //! values with the quoting undone, so `--null psql` reads through a
-//! [`RawTap`], which keeps the raw bytes of the records being parsed, and
+//! [`RawTap`] or a chunk's bytes, which keep the records' raw bytes, and
 //! [`field_is_quoted`] looks at them when a secret comes back empty.
 //!
-//! Only `--null psql` pays for the tap; without it the bytes pass straight
-//! through. The bytes kept are plaintext, so they live in a buffer that is
-//! wiped when it grows or is dropped (see [`crate::secret_buf`]).
+//! The tap keeps only what the header and the sample of first rows take
+//! (the body is parsed in chunks, which hold their own raw bytes). The
+//! bytes kept are plaintext, so they live in a buffer that is wiped when it
+//! grows or is dropped (see [`crate::secret_buf`]).
 
 use std::io::{self, BufRead, Read};
 use zeroize::Zeroizing;
 
-/// The export's bytes on their way into the CSV parser, with a copy of
-/// those not yet [`released`](RawTap::release) when `keep` is on.
+/// The export's bytes on their way into the CSV parser that reads the
+/// header and the first rows, with a copy of them all: the body is parsed
+/// again from the header's end, and `--null psql` looks at the sampled
+/// rows' raw bytes.
 pub struct RawTap {
     inner: Box<dyn BufRead + Send>,
-    kept: Option<Zeroizing<Vec<u8>>>,
-    /// Stream offset of `kept[0]`.
-    base: u64,
+    kept: Zeroizing<Vec<u8>>,
 }
 
 impl RawTap {
-    pub fn new(inner: Box<dyn BufRead + Send>, keep: bool) -> RawTap {
+    pub fn new(inner: Box<dyn BufRead + Send>) -> RawTap {
         RawTap {
             inner,
-            kept: keep.then(|| Zeroizing::new(Vec::new())),
-            base: 0,
+            kept: Zeroizing::new(Vec::new()),
         }
     }
 
     /// The raw bytes from stream offset `start` to `end` (a record's span
-    /// as the CSV reader reports it), if they are still kept.
+    /// as the CSV reader reports it), if they were read.
     pub fn span(&self, start: u64, end: u64) -> Option<&[u8]> {
-        let kept = self.kept.as_ref()?;
-        let from = usize::try_from(start.checked_sub(self.base)?).ok()?;
-        let to = usize::try_from(end.checked_sub(self.base)?).ok()?;
-        kept.get(from..to)
+        let from = usize::try_from(start).ok()?;
+        let to = usize::try_from(end).ok()?;
+        self.kept.get(from..to)
     }
 
-    /// Forget the bytes before stream offset `upto`: the records there are
-    /// done with.
-    pub fn release(&mut self, upto: u64) {
-        let Some(kept) = self.kept.as_mut() else {
-            return;
-        };
-        let n = usize::try_from(upto.saturating_sub(self.base))
-            .unwrap_or(usize::MAX)
-            .min(kept.len());
-        kept.copy_within(n.., 0);
-        let left = kept.len() - n;
-        // The bytes past `left` are wiped as the buffer shrinks back.
-        zeroize::Zeroize::zeroize(&mut kept[left..]);
-        kept.truncate(left);
-        self.base += n as u64;
+    /// Everything read so far, and the rest of the stream.
+    pub fn into_parts(self) -> (Zeroizing<Vec<u8>>, Box<dyn BufRead + Send>) {
+        (self.kept, self.inner)
     }
 }
 
 impl Read for RawTap {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if let Some(kept) = self.kept.as_mut() {
-            crate::secret_buf::reserve(kept, n);
-            kept.extend_from_slice(&buf[..n]);
-        }
+        crate::secret_buf::reserve(&mut self.kept, n);
+        self.kept.extend_from_slice(&buf[..n]);
         Ok(n)
     }
 }
@@ -137,18 +122,16 @@ mod tests {
     }
 
     #[test]
-    fn tap_keeps_what_is_not_released() {
+    fn tap_keeps_what_was_read() {
         let data: &[u8] = b"email,password\na,\"\"\n";
-        let mut tap = RawTap::new(Box::new(data), true);
+        let mut tap = RawTap::new(Box::new(data));
         let mut buf = [0u8; 64];
         let n = tap.read(&mut buf).unwrap();
         assert_eq!(n, data.len());
         assert_eq!(tap.span(15, 20), Some(&b"a,\"\"\n"[..]));
-        tap.release(15);
-        assert_eq!(tap.span(0, 4), None, "released");
-        assert_eq!(tap.span(15, 20), Some(&b"a,\"\"\n"[..]));
-        let mut off = RawTap::new(Box::new(data), false);
-        assert_eq!(off.read(&mut buf).unwrap(), data.len());
-        assert_eq!(off.span(0, 4), None, "nothing kept without --null psql");
+        assert_eq!(tap.span(15, 21), None, "not read");
+        let (kept, mut rest) = tap.into_parts();
+        assert_eq!(&kept[..], data);
+        assert!(rest.fill_buf().unwrap().is_empty());
     }
 }
