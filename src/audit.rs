@@ -566,6 +566,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
     drop(stored);
 
     let t_report = Instant::now();
+    findings.arrange_in_input_order();
     let names: Vec<String> = sources.iter().map(|s| s.name().to_string()).collect();
     let report_rows = match &cfg.output {
         Some(path) => {

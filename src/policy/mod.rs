@@ -105,15 +105,17 @@ pub fn check_hashes(
         if findings.is_enabled(Reason::Shared) || findings.is_enabled(Reason::PrivilegedShared) {
             shared::groups(querysets, accounts, options.min_shared)
         } else {
-            Vec::new()
+            shared::Groups::default()
         };
-    for g in &groups {
-        let mix = g.mixes_privileged();
-        for &a in &g.members {
-            findings.shared(a, g.id, g.size, mix && accounts.privileged(a));
-        }
+    for (a, g) in groups.members_in_order() {
+        findings.shared(
+            a,
+            g.id,
+            g.size,
+            g.mixes_privileged() && accounts.privileged(a),
+        );
     }
-    groups
+    groups.list
 }
 
 /// Number of characters (Unicode scalar values, as NIST SP 800-63B counts
