@@ -3,6 +3,7 @@
 //! sorted in memory), and exports. Shared by `audit` and `store`.
 
 use credaudit::hash;
+use credaudit::report::csv_row::push_decimal;
 use rayon::prelude::*;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -42,20 +43,6 @@ impl SplitMix {
 }
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-pub fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
-}
 
 /// The password of the `k`-th leaked password: `leaked-<k>`.
 pub fn leaked_password(k: u64, out: &mut Vec<u8>) {

@@ -75,7 +75,11 @@ pub fn groups(querysets: &[QuerySet], accounts: &Accounts, min_size: usize) -> G
         list.push(Group {
             id: 0,
             size: fresh.len() as u32,
-            privileged: fresh.iter().filter(|&&a| accounts.privileged(a)).count() as u32,
+            privileged: if accounts.any_privileged() {
+                fresh.iter().filter(|&&a| accounts.privileged(a)).count() as u32
+            } else {
+                0
+            },
             members: fresh,
         });
         let index = list.len() as u32;

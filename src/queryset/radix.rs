@@ -156,26 +156,15 @@ fn insertion_sort<const N: usize>(run: &mut [Entry<N>]) {
 mod tests {
     use super::*;
 
-    /// A SplitMix64 stream: random keys without a dependency.
-    struct Rng(u64);
+    use crate::test_rng::SplitMix;
 
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
+    fn random_key<const N: usize>(rng: &mut SplitMix) -> [u8; N] {
+        let mut k = [0u8; N];
+        for chunk in k.chunks_mut(8) {
+            let n = chunk.len();
+            chunk.copy_from_slice(&rng.next().to_be_bytes()[..n]);
         }
-
-        fn key<const N: usize>(&mut self) -> [u8; N] {
-            let mut k = [0u8; N];
-            for chunk in k.chunks_mut(8) {
-                let n = chunk.len();
-                chunk.copy_from_slice(&self.next().to_be_bytes()[..n]);
-            }
-            k
-        }
+        k
     }
 
     /// The radix sort against the standard library's sort.
@@ -188,19 +177,19 @@ mod tests {
     /// `n` pairs, a third of them on one of `popular` keys (none if 0);
     /// accounts ascending (as the audit pushes them) or at random.
     fn random<const N: usize>(
-        rng: &mut Rng,
+        rng: &mut SplitMix,
         n: u32,
         popular: u64,
         ascending: bool,
     ) -> Vec<Entry<N>> {
-        let shared: Vec<[u8; N]> = (0..popular).map(|_| rng.key()).collect();
+        let shared: Vec<[u8; N]> = (0..popular).map(|_| random_key(rng)).collect();
         (0..n)
             .map(|a| {
                 let r = rng.next();
-                let key = if popular > 0 && r % 3 == 0 {
+                let key = if popular > 0 && r.is_multiple_of(3) {
                     shared[(r / 3 % popular) as usize]
                 } else {
-                    rng.key()
+                    random_key(rng)
                 };
                 (
                     key,
@@ -216,7 +205,7 @@ mod tests {
 
     #[test]
     fn matches_the_standard_sort_on_random_data() {
-        let mut rng = Rng(7);
+        let mut rng = SplitMix(7);
         for (n, popular) in [
             (1000, 0),
             (SMALL as u32, 0),
@@ -236,7 +225,7 @@ mod tests {
         check::<20>(Vec::new());
         check::<16>(vec![([9; 16], 1)]);
         // Exactly a leaf, and one more.
-        let mut rng = Rng(1);
+        let mut rng = SplitMix(1);
         check::<20>(random(&mut rng, LEAF as u32, 0, false));
         check::<20>(random(&mut rng, LEAF as u32 + 1, 0, false));
         // One key for everything, accounts descending, then ascending.
@@ -258,7 +247,10 @@ mod tests {
                 .map(|a| {
                     let mut k = [0xFF; 20];
                     k[9] = (a % 7) as u8;
-                    (if a % 11 == 0 { [0; 20] } else { k }, a.rotate_left(7))
+                    (
+                        if a.is_multiple_of(11) { [0; 20] } else { k },
+                        a.rotate_left(7),
+                    )
                 })
                 .collect(),
         );

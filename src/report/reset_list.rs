@@ -113,7 +113,7 @@ impl Context<'_> {
         row.cell(cell);
         cell.clear();
         join_into(cell, finding.reasons().map(|r| r.name()));
-        row.cell(cell).number(finding.max_count);
+        row.word(cell).number(finding.max_count);
         cell.clear();
         join_into(
             cell,
@@ -124,11 +124,11 @@ impl Context<'_> {
                 .map(|(_, name)| name.as_str()),
         );
         row.cell(cell)
-            .cell(self.accounts.status(id).label().as_bytes())
-            .cell(finding.severity().map_or("", |s| s.name()).as_bytes())
+            .word(self.accounts.status(id).label().as_bytes())
+            .word(finding.severity().map_or("", |s| s.name()).as_bytes())
             .number(finding.shared.map(|(g, _)| u64::from(g)))
             .number(finding.shared.map(|(_, n)| u64::from(n)))
-            .cell(finding.tier.map_or("", |t| t.name()).as_bytes())
+            .word(finding.tier.map_or("", |t| t.name()).as_bytes())
             .end();
     }
 }
