@@ -116,8 +116,6 @@ struct DataFiles {
     sha1_hashes: PathBuf,
     /// The realistic export: `export_large` accounts, `popular_password`.
     export_popular: PathBuf,
-    /// `sha1_corpus` compiled by `credaudit index build` (scenario e).
-    sha1_store: PathBuf,
 }
 
 impl DataFiles {
@@ -136,7 +134,6 @@ impl DataFiles {
                 count_label(s.export_large),
                 count_label(s.popular)
             )),
-            sha1_store: f(format!("sha1-{}.cas", count_label(s.sha1_corpus))),
         }
     }
 }
@@ -1131,10 +1128,11 @@ fn scenario_memory(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
 fn scenario_popular(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
     let s = &ctx.sizes;
     let expected = s.export_large.div_ceil(POPULAR_EVERY);
-    let store = &ctx.files.sha1_store;
-    ensure_store(&ctx.exe, store, &ctx.files.sha1_corpus)?;
-    warm(store)?;
-    let corpora = [("text", &ctx.files.sha1_corpus), ("store", store)];
+    // The store beside the corpus it is compiled from: `sha1-100m.cas`.
+    let store = ctx.files.sha1_corpus.with_extension("cas");
+    ensure_store(&ctx.exe, &store, &ctx.files.sha1_corpus)?;
+    warm(&store)?;
+    let corpora = [("text", &ctx.files.sha1_corpus), ("store", &store)];
     for (i, (form, corpus)) in corpora.into_iter().enumerate() {
         let name = format!(
             "e. {} realistic vs SHA-1 {} {form}",
