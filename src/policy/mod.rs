@@ -107,6 +107,10 @@ pub fn check_hashes(
         } else {
             shared::Groups::default()
         };
+    let members: usize = groups.list.iter().map(|g| g.size as usize).sum();
+    if members > 0 {
+        findings.reserve(accounts.len(), members);
+    }
     for (a, g) in groups.members_in_order() {
         findings.shared(
             a,
