@@ -3,7 +3,7 @@
 //! sorted in memory), and exports. Shared by `audit` and `store`.
 
 use credaudit::hash;
-use credaudit::report::csv_row::push_decimal;
+pub use credaudit::report::csv_row::push_decimal;
 use rayon::prelude::*;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
