@@ -6,9 +6,12 @@
 //!    (`CREDAUDIT_BENCH_DIR` overrides): HIBP-format SHA-1 and NTLM corpora of
 //!    random hashes merged with the hashes of a known set of leaked
 //!    passwords, and exports in which every tenth account uses one of those
-//!    leaked passwords. Files already present are reused; each is written
-//!    under a temporary name and renamed, so an interrupted generation is
-//!    redone rather than trusted;
+//!    leaked passwords, plus one shaped like real users (a fifth of the
+//!    accounts on a few popular leaked passwords, see `popular_password`).
+//!    Files already present are reused; each is written under a temporary
+//!    name and renamed, so an interrupted generation is redone rather than
+//!    trusted. Scenario e also compiles the 100M-line corpus into a store
+//!    (`credaudit index build`, untimed, once) beside it;
 //! 2. times each scenario as a child process (wall time, and peak RSS from
 //!    `wait4`'s rusage), `CREDAUDIT_BENCH_REPS` times (default 3), and keeps
 //!    the median wall time and the largest peak RSS;
@@ -36,6 +39,8 @@ use std::time::{Duration, Instant};
 
 /// Target: peak RSS of the 10M-account audit, in MiB.
 const RSS_TARGET_MIB: f64 = 1536.0;
+/// Target: wall time of the 10M-account audit of the realistic export.
+const WALL_TARGET_S: f64 = 5.0;
 /// Peak RSS may grow by at most this factor from a 10M- to a 100M-line
 /// corpus, or by `RSS_GROWTH_SLACK_MIB` (noise, at small scales).
 const RSS_GROWTH_LIMIT: f64 = 1.10;
@@ -55,6 +60,9 @@ struct Sizes {
     /// Distinct leaked passwords: one per leaked account of the large export,
     /// so the small export's leaked accounts are a prefix of the same set.
     leaked: u64,
+    /// Popular passwords of the realistic export (of the same size as the
+    /// large one): the first of the leaked set, so every corpus has them.
+    popular: u64,
 }
 
 impl Sizes {
@@ -68,6 +76,7 @@ impl Sizes {
             export_small: 1_000_000 / scale,
             export_large,
             leaked: leaked_accounts(export_large),
+            popular: (POPULAR_PASSWORDS / scale).max(2),
         }
     }
 }
@@ -86,6 +95,8 @@ struct DataFiles {
     export_large: PathBuf,
     ntlm_input: PathBuf,
     sha1_hashes: PathBuf,
+    /// The realistic export: `export_large` accounts, `popular_password`.
+    export_popular: PathBuf,
 }
 
 impl DataFiles {
@@ -99,6 +110,11 @@ impl DataFiles {
             export_large: f(format!("export-{}.csv", count_label(s.export_large))),
             ntlm_input: f(format!("ntlm-{}.txt", count_label(s.export_small))),
             sha1_hashes: f(format!("sha1-{}-hashes.txt", count_label(s.export_small))),
+            export_popular: f(format!(
+                "export-{}-popular{}.csv",
+                count_label(s.export_large),
+                count_label(s.popular)
+            )),
         }
     }
 }
@@ -140,8 +156,25 @@ fn generate_all(files: &DataFiles, s: &Sizes) -> io::Result<Duration> {
             &leaked,
         )?);
     }
-    add(generate_export(&files.export_small, s.export_small)?);
-    add(generate_export(&files.export_large, s.export_large)?);
+    add(generate_export(
+        &files.export_small,
+        s.export_small,
+        account_password,
+    )?);
+    add(generate_export(
+        &files.export_large,
+        s.export_large,
+        account_password,
+    )?);
+    assert!(
+        s.popular <= s.leaked,
+        "popular passwords are in the corpora"
+    );
+    add(generate_export(
+        &files.export_popular,
+        s.export_large,
+        |i, pw| popular_password(s.popular, i, pw),
+    )?);
     add(generate_ntlm_input(&files.ntlm_input, s.export_small)?);
     add(generate_sha1_hashes(&files.sha1_hashes, s.export_small)?);
     Ok(total)
@@ -687,7 +720,89 @@ fn scenario_memory(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
     Ok(())
 }
 
-/// Whether scenario `name` (a, v, b, c or d) is to run: all of them, unless
+/// e. The realistic shape: 10M accounts, a fifth of them on a few popular
+/// leaked passwords (shared-password groups of thousands), vs the 100M SHA-1
+/// corpus as text and as a store compiled from it.
+fn scenario_popular(ctx: &Ctx, rows: &mut Vec<Row>) -> io::Result<()> {
+    let s = &ctx.sizes;
+    let expected = s.export_large.div_ceil(POPULAR_EVERY);
+    // The store beside the corpus it is compiled from: `sha1-100m.cas`.
+    let store = ctx.files.sha1_corpus.with_extension("cas");
+    ensure_store(&ctx.exe, &store, &ctx.files.sha1_corpus)?;
+    warm(&store)?;
+    let corpora = [("text", &ctx.files.sha1_corpus), ("store", &store)];
+    for (i, (form, corpus)) in corpora.into_iter().enumerate() {
+        let name = format!(
+            "e. {} realistic vs SHA-1 {} {form}",
+            count_label(s.export_large),
+            count_label(s.sha1_corpus)
+        );
+        println!(
+            "\n[{name}] ({} popular passwords; expected flagged: {expected})",
+            count_label(s.popular)
+        );
+        let r = run_credaudit(
+            ctx,
+            &format!("e-{form}"),
+            &ctx.files.export_popular,
+            corpus,
+            "auto",
+            ctx.reps,
+            expected,
+        )?;
+        println!("  durations_ms (last rep): {}", r.durations);
+        let pass = r.problem.is_none()
+            && r.stats.wall <= WALL_TARGET_S
+            && mib(r.stats.rss) <= RSS_TARGET_MIB;
+        rows.push(Row {
+            scenario: if i == 0 {
+                format!("{name} ({})", r.method)
+            } else {
+                format!("   same vs the store ({})", r.method)
+            },
+            ours: Some(r.stats),
+            base: None,
+            ratio: None,
+            target: format!("<= {WALL_TARGET_S:.0} s, <= {RSS_TARGET_MIB:.0} MiB"),
+            pass: Some(pass),
+            note: format!(
+                "{}; last rep ms: {}",
+                problem_note(&[&r.problem]),
+                r.durations
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Compile `corpus` into `store` with `credaudit index build`, unless it is
+/// there (the build writes a temporary file and renames it when complete).
+fn ensure_store(exe: &Path, store: &Path, corpus: &Path) -> io::Result<()> {
+    if store.exists() {
+        println!("  reusing   {}", store.display());
+        return Ok(());
+    }
+    let started = Instant::now();
+    let status = Command::new(exe)
+        .args(["index", "build", "--out"])
+        .arg(store)
+        .arg(corpus)
+        .status()?;
+    if !status.success() {
+        return Err(io::Error::other(format!(
+            "credaudit index build {}: {status}",
+            corpus.display()
+        )));
+    }
+    println!(
+        "  built     {} in {:.1} s (untimed)",
+        store.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Whether scenario `name` (a, v, b, c, d or e) is to run: all of them, unless
 /// `CREDAUDIT_BENCH_ONLY` lists some (e.g. `a,d`).
 fn selected(name: &str) -> bool {
     match std::env::var("CREDAUDIT_BENCH_ONLY") {
@@ -734,6 +849,7 @@ fn main() -> io::Result<()> {
         &files.export_large,
         &files.ntlm_input,
         &files.sha1_hashes,
+        &files.export_popular,
     ] {
         let t = Instant::now();
         warm(path)?;
@@ -769,6 +885,9 @@ fn main() -> io::Result<()> {
     }
     if selected("d") {
         scenario_memory(&ctx, &mut rows)?;
+    }
+    if selected("e") {
+        scenario_popular(&ctx, &mut rows)?;
     }
     // Last: its 10M-password arena would otherwise sit in this process
     // while the child processes run.

@@ -878,7 +878,7 @@ fn main() -> io::Result<()> {
 
     println!("\n[generating data]");
     let started = Instant::now();
-    generate_export(&bench.files.export, ACCOUNTS)?;
+    generate_export(&bench.files.export, ACCOUNTS, account_password)?;
     if mode == Mode::Text {
         let plan = bench.plan(lines, SEED);
         ensure_file(&bench.files.text, |w| plan.write(w))?;

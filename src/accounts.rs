@@ -18,6 +18,9 @@ pub struct Accounts {
     names: Vec<u8>,
     name_ends: Vec<u64>,
     packed: Vec<u64>,
+    /// Whether any account is privileged: most exports mark none, and then
+    /// millions of accounts need not be looked up one by one to know it.
+    any_privileged: bool,
 }
 
 /// Where an account came from.
@@ -47,6 +50,7 @@ impl Accounts {
             AccountStatus::Enabled => 1,
             AccountStatus::Disabled => 2,
         };
+        self.any_privileged |= flags.privileged;
         self.names.extend_from_slice(name);
         self.name_ends.push(self.names.len() as u64);
         self.packed.push(
@@ -87,6 +91,11 @@ impl Accounts {
     /// Marked privileged (`--admin-col`, `--admins`).
     pub fn privileged(&self, id: AccountId) -> bool {
         self.packed[id as usize] & PRIVILEGED_BIT != 0
+    }
+
+    /// Is any account privileged?
+    pub fn any_privileged(&self) -> bool {
+        self.any_privileged
     }
 }
 
@@ -151,5 +160,7 @@ mod tests {
         assert_eq!(a.status(x), AccountStatus::Unknown);
         assert!(a.privileged(y));
         assert!(!a.privileged(x));
+        assert!(a.any_privileged());
+        assert!(!Accounts::default().any_privileged());
     }
 }

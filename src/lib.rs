@@ -33,4 +33,6 @@ pub(crate) mod sorted_key;
 pub mod source;
 pub mod store;
 pub mod tally;
+#[cfg(test)]
+pub(crate) mod test_rng;
 pub mod verify;

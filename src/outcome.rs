@@ -10,7 +10,7 @@
 //! Incomplete (3) outranks findings (1): a partial audit must not read as a
 //! finished one. The report is written either way.
 
-use crate::findings::{Findings, Reason, Severity};
+use crate::findings::{Counts, Reason, Severity};
 
 pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
@@ -76,17 +76,15 @@ impl std::str::FromStr for FailOn {
 
 impl FailOn {
     /// The exit code for a finished audit.
-    pub fn exit_code(&self, findings: &Findings, rejected: u64) -> u8 {
+    pub fn exit_code(&self, counts: &Counts, rejected: u64) -> u8 {
         let incomplete = (self.reasons.contains(&Reason::Unchecked)
-            && findings.count(Reason::Unchecked) > 0)
+            && counts.reason(Reason::Unchecked) > 0)
             || (self.rejected && rejected > 0);
         let by_reason = self
             .reasons
             .iter()
-            .any(|r| *r != Reason::Unchecked && findings.count(*r) > 0);
-        let by_severity = self
-            .min_severity
-            .is_some_and(|s| findings.count_at_least(s) > 0);
+            .any(|r| *r != Reason::Unchecked && counts.reason(*r) > 0);
+        let by_severity = self.min_severity.is_some_and(|s| counts.at_least(s) > 0);
         if incomplete {
             EXIT_INCOMPLETE
         } else if by_reason || by_severity {
@@ -100,6 +98,7 @@ impl FailOn {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::findings::Findings;
 
     #[test]
     fn exit_codes_follow_fail_on() {
@@ -112,20 +111,20 @@ mod tests {
         both.add(1, Reason::Unchecked);
         let mut short = Findings::default();
         short.add(0, Reason::Short);
-        assert_eq!(default.exit_code(&clean, 0), EXIT_CLEAN);
-        assert_eq!(default.exit_code(&pwned, 0), EXIT_FINDINGS);
-        assert_eq!(default.exit_code(&both, 0), EXIT_INCOMPLETE);
-        assert_eq!(default.exit_code(&clean, 5), EXIT_INCOMPLETE);
+        assert_eq!(default.exit_code(&clean.counts(), 0), EXIT_CLEAN);
+        assert_eq!(default.exit_code(&pwned.counts(), 0), EXIT_FINDINGS);
+        assert_eq!(default.exit_code(&both.counts(), 0), EXIT_INCOMPLETE);
+        assert_eq!(default.exit_code(&clean.counts(), 5), EXIT_INCOMPLETE);
         let only_pwned: FailOn = "pwned".parse().unwrap();
-        assert_eq!(only_pwned.exit_code(&both, 5), EXIT_FINDINGS);
-        assert_eq!(only_pwned.exit_code(&short, 0), EXIT_CLEAN);
+        assert_eq!(only_pwned.exit_code(&both.counts(), 5), EXIT_FINDINGS);
+        assert_eq!(only_pwned.exit_code(&short.counts(), 0), EXIT_CLEAN);
         let none: FailOn = "none".parse().unwrap();
-        assert_eq!(none.exit_code(&both, 5), EXIT_CLEAN);
+        assert_eq!(none.exit_code(&both.counts(), 5), EXIT_CLEAN);
         let high: FailOn = "high".parse().unwrap();
-        assert_eq!(high.exit_code(&short, 0), EXIT_CLEAN);
-        assert_eq!(high.exit_code(&pwned, 0), EXIT_FINDINGS);
+        assert_eq!(high.exit_code(&short.counts(), 0), EXIT_CLEAN);
+        assert_eq!(high.exit_code(&pwned.counts(), 0), EXIT_FINDINGS);
         let low: FailOn = "low".parse().unwrap();
-        assert_eq!(low.exit_code(&short, 0), EXIT_FINDINGS);
+        assert_eq!(low.exit_code(&short.counts(), 0), EXIT_FINDINGS);
         assert!("pwnd".parse::<FailOn>().is_err());
     }
 
@@ -138,9 +137,9 @@ mod tests {
         f.add(0, Reason::Unchecked);
         f.add(1, Reason::Shared);
         f.add(1, Reason::Unchecked);
-        assert_eq!(f.count(Reason::Unchecked), 2);
-        assert_eq!(FailOn::default().exit_code(&f, 0), EXIT_INCOMPLETE);
+        assert_eq!(f.counts().reason(Reason::Unchecked), 2);
+        assert_eq!(FailOn::default().exit_code(&f.counts(), 0), EXIT_INCOMPLETE);
         let high: FailOn = "high,unchecked".parse().unwrap();
-        assert_eq!(high.exit_code(&f, 0), EXIT_INCOMPLETE);
+        assert_eq!(high.exit_code(&f.counts(), 0), EXIT_INCOMPLETE);
     }
 }

@@ -5,9 +5,12 @@
 //! one forward pass, each distinct hash is asked for once however many
 //! accounts share it, and sources see only a flat array of hashes.
 
+mod radix;
+
 use crate::accounts::AccountId;
 use crate::hash::HashKind;
 use rayon::prelude::*;
+use std::ops::Range;
 
 /// Hashes gathered while reading, before sorting.
 pub struct Pending<const N: usize> {
@@ -27,27 +30,49 @@ impl<const N: usize> Pending<N> {
         self.entries.push((hash, account));
     }
 
-    /// Sort, de-duplicate and index.
+    /// Sort (by hash, then account), de-duplicate and index, on every core:
+    /// the sorted pairs are cut into parts where the hash changes, each
+    /// part's distinct hashes are counted, and each part then fills its own
+    /// stretch of the index, which is allocated once, at its final size (at
+    /// ten million accounts it is hundreds of megabytes).
     pub fn build(self, kind: HashKind) -> QuerySet {
         assert_eq!(kind.bytes(), N, "hash width matches kind");
-        let mut entries = self.entries;
-        // Hashes nearly always differ in their first 8 bytes: decide on
-        // those in one integer comparison before the byte-wise one.
-        let top =
-            |h: &[u8; N]| u64::from_be_bytes(h[..8].try_into().expect("hashes have 8+ bytes"));
-        entries.par_sort_unstable_by(|a, b| top(&a.0).cmp(&top(&b.0)).then_with(|| a.cmp(b)));
+        let mut entries = radix::sort(self.entries);
         // An account's cleartext line hashes to its own NT hash again.
         entries.dedup();
-        let mut hashes = Vec::new();
-        let mut starts = Vec::new();
-        for (i, (hash, _)) in entries.iter().enumerate() {
-            if i == 0 || entries[i - 1].0 != *hash {
-                hashes.extend_from_slice(hash);
-                starts.push(i as u32);
-            }
+        let new_hash = |i: usize| i == 0 || entries[i - 1].0 != entries[i].0;
+        let parts = cut_where_hash_changes(&entries, rayon::current_num_threads() * 4);
+        let distinct: Vec<usize> = parts
+            .par_iter()
+            .map(|part| part.clone().filter(|&i| new_hash(i)).count())
+            .collect();
+        let total = distinct.iter().sum();
+        let mut hashes = vec![0u8; total * N];
+        let mut starts = vec![0u32; total + 1];
+        let mut accounts: Vec<AccountId> = vec![0; entries.len()];
+        starts[total] = entries.len() as u32;
+        let mut stretches = Vec::with_capacity(parts.len());
+        let (mut h, mut s, mut a) = (&mut hashes[..], &mut starts[..total], &mut accounts[..]);
+        for (part, &d) in parts.iter().zip(&distinct) {
+            let (hashes_of, h_rest) = std::mem::take(&mut h).split_at_mut(d * N);
+            let (starts_of, s_rest) = std::mem::take(&mut s).split_at_mut(d);
+            let (accounts_of, a_rest) = std::mem::take(&mut a).split_at_mut(part.len());
+            stretches.push((part.clone(), hashes_of, starts_of, accounts_of));
+            (h, s, a) = (h_rest, s_rest, a_rest);
         }
-        starts.push(entries.len() as u32);
-        let accounts = entries.into_iter().map(|(_, a)| a).collect();
+        stretches
+            .into_par_iter()
+            .for_each(|(part, hashes_of, starts_of, accounts_of)| {
+                let mut k = 0;
+                for (i, account) in part.zip(accounts_of) {
+                    if new_hash(i) {
+                        hashes_of[k * N..(k + 1) * N].copy_from_slice(&entries[i].0);
+                        starts_of[k] = i as u32;
+                        k += 1;
+                    }
+                    *account = entries[i].1;
+                }
+            });
         QuerySet {
             kind,
             hashes,
@@ -81,6 +106,25 @@ impl PendingSets {
             self.ntlm.build(HashKind::Ntlm),
         ]
     }
+}
+
+/// About `parts` ranges covering `entries`, each starting where the hash
+/// changes, so that no hash is split between two.
+fn cut_where_hash_changes<const N: usize>(
+    entries: &[([u8; N], AccountId)],
+    parts: usize,
+) -> Vec<Range<usize>> {
+    let mut bounds = vec![0];
+    for k in 1..parts {
+        let mut cut = (entries.len() * k / parts).max(bounds[bounds.len() - 1]);
+        while cut > 0 && cut < entries.len() && entries[cut].0 == entries[cut - 1].0 {
+            cut += 1;
+        }
+        bounds.push(cut);
+    }
+    bounds.push(entries.len());
+    bounds.dedup();
+    bounds.windows(2).map(|w| w[0]..w[1]).collect()
 }
 
 /// Sorted distinct hashes of one kind, and the accounts behind each.
@@ -188,11 +232,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn parts_start_where_the_hash_changes() {
+        let entries: Vec<([u8; 16], AccountId)> = [1, 1, 1, 1, 2, 3, 3, 3]
+            .iter()
+            .zip(0..)
+            .map(|(&h, a)| ([h; 16], a))
+            .collect();
+        assert_eq!(cut_where_hash_changes(&entries, 4), [0..4, 4..8]);
+        assert_eq!(cut_where_hash_changes(&entries, 8), [0..4, 4..5, 5..8]);
+        assert_eq!(cut_where_hash_changes(&entries, 1).len(), 1);
+        assert_eq!(cut_where_hash_changes(&entries[..0], 4), []);
+        let mut p = Pending::<16>::default();
+        for &(h, a) in entries.iter().rev() {
+            p.push(h, a);
+        }
+        let q = p.build(HashKind::Ntlm);
+        assert_eq!(q.len(), 3);
+        assert_eq!(q.accounts_of(0), [0, 1, 2, 3]);
+        assert_eq!(q.accounts_of(2), [5, 6, 7]);
+    }
+
+    #[test]
     fn groups_accounts_by_distinct_hash() {
         let mut p = Pending::<16>::default();
         p.push([2; 16], 0);
         p.push([1; 16], 1);
         p.push([2; 16], 2);
+        // The same account twice on one hash (its cleartext line hashing to
+        // its own NT hash) is one row.
+        p.push([2; 16], 0);
         let q = p.build(HashKind::Ntlm);
         assert_eq!(q.len(), 2);
         assert_eq!(q.account_rows(), 3);

@@ -3,6 +3,7 @@
 //! sorted in memory), and exports. Shared by `audit` and `store`.
 
 use credaudit::hash;
+pub use credaudit::report::csv_row::push_decimal;
 use rayon::prelude::*;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -43,20 +44,6 @@ impl SplitMix {
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-pub fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
-}
-
 /// The password of the `k`-th leaked password: `leaked-<k>`.
 pub fn leaked_password(k: u64, out: &mut Vec<u8>) {
     out.clear();
@@ -64,18 +51,49 @@ pub fn leaked_password(k: u64, out: &mut Vec<u8>) {
     push_decimal(out, k);
 }
 
-/// Account `i`'s password: leaked for every tenth account, otherwise 11
-/// base-62 characters of a bijective mix of `i` (unique, never leaked).
+/// Account `i`'s password: leaked for every tenth account (each its own
+/// leaked password), otherwise [`unique_password`].
 pub fn account_password(i: u64, out: &mut Vec<u8>) {
     if i.is_multiple_of(LEAK_EVERY) {
         return leaked_password(i / LEAK_EVERY, out);
     }
+    unique_password(i, out);
+}
+
+/// 11 base-62 characters of a bijective mix of `i`: unique per account
+/// (62^11 > 2^64) and never leaked (no `-`, unlike `leaked-<k>`).
+pub fn unique_password(i: u64, out: &mut Vec<u8>) {
     out.clear();
     let mut v = mix64(i ^ PASSWORD_SALT);
     for _ in 0..11 {
         out.push(BASE62[(v % 62) as usize]);
         v /= 62;
     }
+}
+
+/// The realistic shape: every `POPULAR_EVERY`-th account (20 %) uses one of
+/// a few popular leaked passwords, the rest [`unique_password`].
+pub const POPULAR_EVERY: u64 = 5;
+/// How many popular passwords the full-size realistic export draws from.
+pub const POPULAR_PASSWORDS: u64 = 32_000;
+/// Salt of the draw of a popular password.
+const POPULAR_SALT: u64 = 0x00DD_BA11_5EED_u64;
+
+/// Account `i`'s password in an export shaped like real users: every
+/// `POPULAR_EVERY`-th account uses `leaked-<r>`, `r` drawn from the first
+/// `popular` leaked passwords, Zipf-like: `r = floor((popular + 1)^u) - 1`
+/// for `u` uniform in [0, 1) (log-uniform, so the share of rank `r` falls
+/// as 1/(r+1), as real password popularity does). Of 32,000, the top password
+/// takes 6.7 % of the popular accounts, rank 100 about 0.1 %, the last
+/// about 0.0003 %: at 10M accounts, groups from 134,000 members down to a
+/// handful, half of the popular accounts in groups of a thousand or more.
+pub fn popular_password(popular: u64, i: u64, out: &mut Vec<u8>) {
+    if !i.is_multiple_of(POPULAR_EVERY) {
+        return unique_password(i, out);
+    }
+    let u = (mix64(i ^ POPULAR_SALT) >> 11) as f64 / (1u64 << 53) as f64;
+    let rank = ((popular as f64 + 1.0).powf(u) as u64).saturating_sub(1);
+    leaked_password(rank.min(popular - 1), out);
 }
 
 /// All of `n` accounts' passwords in one arena (for the hashing benchmark).
@@ -359,13 +377,18 @@ pub fn generate_corpus(
     ensure_file(path, |w| plan.write(w))
 }
 
-/// `email,password` CSV of `n` accounts.
-pub fn generate_export(path: &Path, n: u64) -> io::Result<Option<Duration>> {
+/// `email,password` CSV of `n` accounts, account `i`'s password written by
+/// `password(i, buffer)` ([`account_password`], [`popular_password`]).
+pub fn generate_export(
+    path: &Path,
+    n: u64,
+    password: impl Fn(u64, &mut Vec<u8>),
+) -> io::Result<Option<Duration>> {
     ensure_file(path, |w| {
         w.write_all(b"email,password\n")?;
         let (mut line, mut pw) = (Vec::with_capacity(64), Vec::with_capacity(32));
         for i in 0..n {
-            account_password(i, &mut pw);
+            password(i, &mut pw);
             line.clear();
             line.extend_from_slice(b"user");
             push_decimal(&mut line, i);

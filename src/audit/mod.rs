@@ -46,6 +46,7 @@ use crate::source::{self, Lookup, LookupMethod, Source};
 use anyhow::{bail, Result};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
@@ -873,6 +874,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
     drop(stored);
 
     let t_report = Instant::now();
+    findings.arrange_in_input_order();
     let names: Vec<String> = sources.iter().map(|s| s.name().to_string()).collect();
     let mut reset_list_sha256 = String::new();
     let report_rows = match &cfg.output {
@@ -890,19 +892,20 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
     };
     durations.report = t_report.elapsed().as_millis() as u64;
 
+    let counts = findings.counts();
     let mut flagged = Tally::default();
     for reason in Reason::ALL {
-        flagged.add(reason.name(), findings.count(reason));
+        flagged.add(reason.name(), counts.reason(reason));
     }
     let mut banned_rules = Tally::default();
     for rule in BannedRule::ALL {
-        banned_rules.add(rule.name(), findings.count_banned(rule));
+        banned_rules.add(rule.name(), counts.banned(rule));
     }
     let mut by_severity = Tally::default();
     for severity in Severity::ALL {
-        by_severity.add(severity.name(), findings.count_with_severity(severity));
+        by_severity.add(severity.name(), counts.with_severity(severity));
     }
-    let exit_code = cfg.fail_on.exit_code(&findings, rejected.total);
+    let exit_code = cfg.fail_on.exit_code(&counts, rejected.total);
     let mut notes = Vec::new();
     if builtin_only {
         notes.push(format!(
@@ -944,7 +947,7 @@ pub fn run(cfg: &AuditConfig, stdout: &mut dyn Write) -> Result<Outcome> {
             given: cfg.sources.org.clone(),
             found: found_org,
         },
-        accounts_unchecked: findings.count(Reason::Unchecked),
+        accounts_unchecked: counts.reason(Reason::Unchecked),
         report_rows,
         shared_groups: shared_summaries(&groups, &accounts, &inputs),
         stored_hash_schemes: schemes,
@@ -1210,14 +1213,15 @@ fn ask_sources(
     Ok(summaries)
 }
 
-/// Shared-password groups for the summary, with their first members.
+/// Shared-password groups for the summary, with their first members: tens
+/// of thousands of groups on an export of millions, so built on every core.
 fn shared_summaries(
     groups: &[policy::shared::Group],
     accounts: &Accounts,
     inputs: &[String],
 ) -> Vec<SharedGroupSummary> {
     groups
-        .iter()
+        .par_iter()
         .map(|g| SharedGroupSummary {
             group: g.id,
             size: g.size,
@@ -1226,16 +1230,23 @@ fn shared_summaries(
                 .members
                 .iter()
                 .take(SHARED_MEMBERS_LISTED)
-                .map(|&a| {
-                    let o = accounts.origin(a);
-                    format!(
-                        "{} ({}:{})",
-                        String::from_utf8_lossy(accounts.name(a)),
-                        inputs[o.file],
-                        o.line
-                    )
-                })
+                .map(|&a| member_label(accounts.name(a), accounts.origin(a), inputs))
                 .collect(),
         })
         .collect()
+}
+
+/// `name (input:line)`, built in place: hundreds of thousands of them.
+fn member_label(name: &[u8], origin: Origin, inputs: &[String]) -> String {
+    let input = &inputs[origin.file];
+    let mut label = String::with_capacity(name.len() + input.len() + 24);
+    match std::str::from_utf8(name) {
+        Ok(name) => label.push_str(name),
+        Err(_) => label.push_str(&String::from_utf8_lossy(name)),
+    }
+    label.push_str(" (");
+    label.push_str(input);
+    // Writing to a String cannot fail.
+    let _ = write!(label, ":{})", origin.line);
+    label
 }

@@ -108,15 +108,21 @@ pub fn check_hashes(
         if findings.is_enabled(Reason::Shared) || findings.is_enabled(Reason::PrivilegedShared) {
             shared::groups(querysets, accounts, options.min_shared)
         } else {
-            Vec::new()
+            shared::Groups::default()
         };
-    for g in &groups {
-        let mix = g.mixes_privileged();
-        for &a in &g.members {
-            findings.shared(a, g.id, g.size, mix && accounts.privileged(a));
-        }
+    let members: usize = groups.list.iter().map(|g| g.size as usize).sum();
+    if members > 0 {
+        findings.reserve(accounts.len(), members);
     }
-    groups
+    for (a, g) in groups.members_in_order() {
+        findings.shared(
+            a,
+            g.id,
+            g.size,
+            g.mixes_privileged() && accounts.privileged(a),
+        );
+    }
+    groups.list
 }
 
 /// Number of characters (Unicode scalar values, as NIST SP 800-63B counts

@@ -2,6 +2,11 @@
 //! already group accounts by hash, so finding the groups is one pass over
 //! them; a plaintext hashed both ways appears in both sets, so a group is
 //! kept once, under its largest form.
+//!
+//! A fifth of an export can share a few popular passwords, so the groups
+//! can hold millions of accounts: [`Groups`] also records each account's
+//! group, for the findings to be recorded in input order (see
+//! [`crate::findings`]) rather than group after group.
 
 use crate::accounts::{AccountId, Accounts};
 use crate::queryset::QuerySet;
@@ -24,9 +29,29 @@ impl Group {
     }
 }
 
-/// Groups of at least `min_size` accounts, numbered 1.. in input order of
-/// their first account.
-pub fn groups(querysets: &[QuerySet], accounts: &Accounts, min_size: usize) -> Vec<Group> {
+/// The groups, numbered 1.. in input order of their first account, and the
+/// group of every account.
+#[derive(Default)]
+pub struct Groups {
+    /// Group `id` is `list[id - 1]`.
+    pub list: Vec<Group>,
+    /// Per account: the id of its group, or 0.
+    group_of: Vec<u32>,
+}
+
+impl Groups {
+    /// The accounts in groups, in input order, each with its group.
+    pub fn members_in_order(&self) -> impl Iterator<Item = (AccountId, &Group)> + '_ {
+        self.group_of
+            .iter()
+            .zip(0..)
+            .filter(|(&g, _)| g != 0)
+            .map(|(&g, a)| (a, &self.list[g as usize - 1]))
+    }
+}
+
+/// Groups of at least `min_size` accounts.
+pub fn groups(querysets: &[QuerySet], accounts: &Accounts, min_size: usize) -> Groups {
     let min_size = min_size.max(2);
     let mut candidates: Vec<&[AccountId]> = querysets
         .iter()
@@ -34,35 +59,47 @@ pub fn groups(querysets: &[QuerySet], accounts: &Accounts, min_size: usize) -> V
         .filter(|members| members.len() >= min_size)
         .collect();
     candidates.sort_by_key(|m| std::cmp::Reverse(m.len()));
-    let mut taken = vec![false; accounts.len()];
-    let mut groups: Vec<Group> = Vec::new();
+    // Per account: 1 + the index in `list` of its group, while `list` is
+    // in the order the groups were found.
+    let mut group_of = vec![0u32; accounts.len()];
+    let mut list: Vec<Group> = Vec::new();
     for members in candidates {
         let fresh: Vec<AccountId> = members
             .iter()
             .copied()
-            .filter(|&a| !taken[a as usize])
+            .filter(|&a| group_of[a as usize] == 0)
             .collect();
         if fresh.len() < min_size {
             continue;
         }
-        for &a in &fresh {
-            taken[a as usize] = true;
-        }
-        let mut members = fresh;
-        members.sort_unstable();
-        let privileged = members.iter().filter(|&&a| accounts.privileged(a)).count() as u32;
-        groups.push(Group {
+        list.push(Group {
             id: 0,
-            size: members.len() as u32,
-            privileged,
-            members,
+            size: fresh.len() as u32,
+            privileged: if accounts.any_privileged() {
+                fresh.iter().filter(|&&a| accounts.privileged(a)).count() as u32
+            } else {
+                0
+            },
+            members: fresh,
         });
+        let index = list.len() as u32;
+        let group = &mut list[index as usize - 1];
+        group.members.sort_unstable();
+        for &a in &group.members {
+            group_of[a as usize] = index;
+        }
     }
-    groups.sort_by_key(|g| g.members[0]);
-    for (i, g) in groups.iter_mut().enumerate() {
+    // Number the groups by their first account, and the accounts to match.
+    list.sort_by_key(|g| g.members[0]);
+    let mut id_of_index = vec![0u32; list.len() + 1];
+    for (i, g) in list.iter_mut().enumerate() {
         g.id = i as u32 + 1;
+        id_of_index[group_of[g.members[0] as usize] as usize] = g.id;
     }
-    groups
+    for g in &mut group_of {
+        *g = id_of_index[*g as usize];
+    }
+    Groups { list, group_of }
 }
 
 #[cfg(test)]
@@ -100,11 +137,19 @@ mod tests {
             nt.push([h; 16], a);
         }
         let sets = [sha.build(HashKind::Sha1), nt.build(HashKind::Ntlm)];
-        let g = groups(&sets, &accounts, 2);
+        let groups_found = groups(&sets, &accounts, 2);
+        assert_eq!(
+            groups_found
+                .members_in_order()
+                .map(|(a, g)| (a, g.id))
+                .collect::<Vec<_>>(),
+            [(0, 1), (1, 1), (3, 1)]
+        );
+        let g = groups_found.list;
         assert_eq!(g.len(), 1);
         assert_eq!(g[0].members, [0, 1, 3]);
         assert_eq!((g[0].id, g[0].size, g[0].privileged), (1, 3, 1));
         assert!(g[0].mixes_privileged());
-        assert!(groups(&sets, &accounts, 4).is_empty());
+        assert!(groups(&sets, &accounts, 4).list.is_empty());
     }
 }

@@ -13,8 +13,9 @@
 //!   `origin` column: input, line), which is the order one run writes, and
 //!   the shared-password groups are numbered again in input order of their
 //!   first account (each shard records where its groups start). Rows are
-//!   copied cell for cell through the same CSV writer, so the result is
-//!   byte for byte the unsharded list.
+//!   copied cell for cell through the same CSV row writer
+//!   ([`crate::report::csv_row`]), so the result is byte for byte the
+//!   unsharded list.
 //! * Summary: per-account counters add up; per-input ones (`rows_read`,
 //!   `inputs`, combolist lines) are checked equal and taken once; timings
 //!   are the slowest shard's; exit codes combine (2 from any shard, else 3
@@ -24,6 +25,7 @@
 use crate::atomic_file;
 use crate::input::display_name;
 use crate::outcome::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, EXIT_INCOMPLETE};
+use crate::report::csv_row::Row;
 use crate::report::reset_list;
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
@@ -285,6 +287,8 @@ fn renumber_groups(shards: &[ShardReport]) -> Vec<Vec<u32>> {
 
 /// Column of `shared_group` in the reset list.
 const SHARED_GROUP: usize = 7;
+/// Bytes of rows gathered before they are written out.
+const OUT_BUFFER: usize = 1 << 16;
 
 /// One shard's reset list, read row by row.
 struct Cursor {
@@ -335,11 +339,10 @@ fn merge_rows(shards: &[ShardReport], groups: &[Vec<u32>], out: &mut dyn Write) 
         }
         cursors.push(cursor);
     }
-    let mut csv = reset_list::writer(out);
-    csv.write_record(reset_list::HEADER)?;
+    let mut buf = Vec::with_capacity(2 * OUT_BUFFER);
+    reset_list::push_header(&mut buf);
     let mut rows = 0;
     let mut last = None;
-    let mut cells: Vec<Vec<u8>> = Vec::new();
     while let Some(Reverse((at, k))) = heap.pop() {
         if last == Some(at) {
             bail!(
@@ -350,10 +353,11 @@ fn merge_rows(shards: &[ShardReport], groups: &[Vec<u32>], out: &mut dyn Write) 
         }
         last = Some(at);
         let record = &cursors[k].record;
-        cells.clear();
-        cells.extend(record.iter().map(<[u8]>::to_vec));
-        if !cells[SHARED_GROUP].is_empty() {
-            let global = std::str::from_utf8(&cells[SHARED_GROUP])
+        let group = &record[SHARED_GROUP];
+        let global = if group.is_empty() {
+            None
+        } else {
+            let global = std::str::from_utf8(group)
                 .ok()
                 .and_then(|g| g.parse::<usize>().ok())
                 .and_then(|g| groups[k].get(g.checked_sub(1)?))
@@ -363,16 +367,29 @@ fn merge_rows(shards: &[ShardReport], groups: &[Vec<u32>], out: &mut dyn Write) 
                         shards[k].name()
                     )
                 })?;
-            cells[SHARED_GROUP] = global.to_string().into_bytes();
+            Some(u64::from(*global))
+        };
+        let mut row = Row::new(&mut buf);
+        for (i, cell) in record.iter().enumerate() {
+            if i == SHARED_GROUP {
+                row.number(global);
+            } else {
+                row.cell(cell);
+            }
         }
-        csv.write_record(&cells)?;
+        row.end();
+        if buf.len() >= OUT_BUFFER {
+            out.write_all(&buf)?;
+            buf.clear();
+        }
         rows += 1;
         advance(&mut cursors[k], &inputs, &shards[k])?;
         if let Some(next) = cursors[k].at {
             heap.push(Reverse((next, k)));
         }
     }
-    csv.flush()?;
+    out.write_all(&buf)?;
+    out.flush()?;
     for (k, s) in shards.iter().enumerate() {
         let listed = cursors[k].rows;
         if listed != s.count("report_rows") {

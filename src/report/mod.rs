@@ -3,6 +3,7 @@
 //! [`crate::atomic_file`]; and `credaudit merge`, which puts the reports of
 //! `--shard` runs together.
 
+pub mod csv_row;
 pub mod html;
 pub mod merge;
 pub mod reset_list;

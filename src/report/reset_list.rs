@@ -6,11 +6,12 @@
 //! Never a password, never a hash. Cells that a spreadsheet would run as a
 //! formula (starting with `=`, `+`, `-`, `@`, tab or CR) get a leading `'`.
 
-use crate::accounts::Accounts;
-use crate::findings::Findings;
+use super::csv_row::{push_decimal, Row};
+use crate::accounts::{AccountId, Accounts};
+use crate::findings::{Finding, Findings};
 use crate::policy::banned::Rule as BannedRule;
 use anyhow::Result;
-use std::fmt::Write as _;
+use rayon::prelude::*;
 use std::io::Write;
 
 pub const HEADER: [&str; 11] = [
@@ -27,27 +28,44 @@ pub const HEADER: [&str; 11] = [
     "banned_rule",
 ];
 
-/// Neutralise spreadsheet formula injection (OWASP CSV injection).
-pub fn neutralise(cell: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    match cell.first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => {
-            let mut v = Vec::with_capacity(cell.len() + 1);
-            v.push(b'\'');
-            v.extend_from_slice(cell);
-            v.into()
-        }
-        _ => cell.into(),
-    }
+/// Accounts whose rows one task formats.
+const CHUNK_ACCOUNTS: AccountId = 1 << 15;
+/// Tasks formatted (on every core) before their rows are written in order:
+/// what bounds the memory held, a few MiB per task.
+const CHUNKS_AT_ONCE: usize = 16;
+
+/// One task's rows and its scratch space for cells built from parts.
+#[derive(Default)]
+struct Chunk {
+    rows: Vec<u8>,
+    count: u64,
+    cell: Vec<u8>,
 }
 
-/// The CSV writer of every reset list (`credaudit merge` writes with it
-/// too, so that a merged list is byte for byte what one run writes).
-pub fn writer(out: &mut dyn Write) -> csv::Writer<&mut dyn Write> {
-    csv::WriterBuilder::new().from_writer(out)
+/// What every row is formatted from.
+struct Context<'a> {
+    accounts: &'a Accounts,
+    findings: &'a Findings,
+    inputs: &'a [String],
+    sources: &'a [String],
+}
+
+/// Append the header row. `credaudit merge` starts its list with it and
+/// writes its rows with [`Row`] too, so that a merged list is byte for byte
+/// what one run writes.
+pub fn push_header(out: &mut Vec<u8>) {
+    let mut row = Row::new(out);
+    for name in HEADER {
+        row.cell(name.as_bytes());
+    }
+    row.end();
 }
 
 /// Write the reset list. `inputs` names the input files by index,
 /// `sources` the sources by index. Returns the number of rows written.
+///
+/// Rows are formatted a chunk of accounts at a time on every core, then
+/// written in input order.
 pub fn write(
     out: &mut dyn Write,
     accounts: &Accounts,
@@ -55,76 +73,86 @@ pub fn write(
     inputs: &[String],
     sources: &[String],
 ) -> Result<u64> {
-    let mut csv = writer(out);
-    csv.write_record(HEADER)?;
+    let ctx = Context {
+        accounts,
+        findings,
+        inputs,
+        sources,
+    };
+    let mut header = Vec::new();
+    push_header(&mut header);
+    out.write_all(&header)?;
+    let end = findings.accounts_end();
+    let starts: Vec<AccountId> = (0..end).step_by(CHUNK_ACCOUNTS as usize).collect();
+    let mut chunks: Vec<Chunk> = (0..CHUNKS_AT_ONCE).map(|_| Chunk::default()).collect();
     let mut rows = 0;
-    // The cells built from numbers and lists, reused row after row.
-    let mut text: [String; 7] = Default::default();
-    for (id, finding) in findings.sorted() {
-        text.iter_mut().for_each(String::clear);
-        let [origin, reasons, count, matched, group, size, rules] = &mut text;
-        let from = accounts.origin(id);
-        write!(origin, "{}:{}", inputs[from.file], from.line)?;
-        join_into(reasons, finding.reasons().map(|r| r.name()));
-        if let Some(c) = finding.max_count {
-            write!(count, "{c}")?;
+    for wave in starts.chunks(CHUNKS_AT_ONCE) {
+        chunks.par_iter_mut().zip(wave).for_each(|(chunk, &start)| {
+            ctx.format(chunk, start..start.saturating_add(CHUNK_ACCOUNTS).min(end))
+        });
+        for chunk in &chunks[..wave.len()] {
+            out.write_all(&chunk.rows)?;
+            rows += chunk.count;
         }
-        let matching = sources.iter().enumerate();
-        join_into(
-            matched,
-            matching
-                .filter(|(i, _)| finding.sources & (1u64 << (*i).min(63)) != 0)
-                .map(|(_, name)| name.as_str()),
-        );
-        if let Some((g, n)) = finding.shared {
-            write!(group, "{g}")?;
-            write!(size, "{n}")?;
-        }
-        join_into(
-            rules,
-            BannedRule::in_bits(finding.banned_rules).map(BannedRule::name),
-        );
-        let severity = finding.severity().map_or("", |s| s.name());
-        let tier = finding.tier.map_or("", |t| t.name());
-        let cells: [&[u8]; 11] = [
-            accounts.name(id),
-            origin.as_bytes(),
-            reasons.as_bytes(),
-            count.as_bytes(),
-            matched.as_bytes(),
-            accounts.status(id).label().as_bytes(),
-            severity.as_bytes(),
-            group.as_bytes(),
-            size.as_bytes(),
-            tier.as_bytes(),
-            rules.as_bytes(),
-        ];
-        csv.write_record(cells.iter().map(|c| neutralise(c)))?;
-        rows += 1;
     }
-    csv.flush()?;
+    out.flush()?;
     Ok(rows)
 }
 
-/// Append `items` to `out`, separated by `;`.
-fn join_into<'a>(out: &mut String, items: impl Iterator<Item = &'a str>) {
-    for (i, item) in items.enumerate() {
-        if i > 0 {
-            out.push(';');
+impl Context<'_> {
+    /// The rows of the accounts of `range` that have findings.
+    fn format(&self, chunk: &mut Chunk, range: std::ops::Range<AccountId>) {
+        chunk.rows.clear();
+        chunk.count = 0;
+        for (id, finding) in self.findings.in_range(range) {
+            self.row(chunk, id, finding);
+            chunk.count += 1;
         }
-        out.push_str(item);
+    }
+
+    fn row(&self, chunk: &mut Chunk, id: AccountId, finding: &Finding) {
+        let Chunk { rows, cell, .. } = chunk;
+        let mut row = Row::new(rows);
+        row.cell(self.accounts.name(id));
+        let from = self.accounts.origin(id);
+        cell.clear();
+        cell.extend_from_slice(self.inputs[from.file].as_bytes());
+        cell.push(b':');
+        push_decimal(cell, from.line);
+        row.cell(cell);
+        cell.clear();
+        join_into(cell, finding.reasons().map(|r| r.name()));
+        row.word(cell).number(finding.max_count);
+        cell.clear();
+        join_into(
+            cell,
+            self.sources
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| finding.sources & (1u64 << (*i).min(63)) != 0)
+                .map(|(_, name)| name.as_str()),
+        );
+        row.cell(cell)
+            .word(self.accounts.status(id).label().as_bytes())
+            .word(finding.severity().map_or("", |s| s.name()).as_bytes())
+            .number(finding.shared.map(|(g, _)| u64::from(g)))
+            .number(finding.shared.map(|(_, n)| u64::from(n)))
+            .word(finding.tier.map_or("", |t| t.name()).as_bytes());
+        cell.clear();
+        join_into(
+            cell,
+            BannedRule::in_bits(finding.banned_rules).map(BannedRule::name),
+        );
+        row.word(cell).end();
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::neutralise;
-
-    #[test]
-    fn formula_cells_are_quoted() {
-        assert_eq!(&*neutralise(b"=HYPERLINK(\"x\")"), b"'=HYPERLINK(\"x\")");
-        assert_eq!(&*neutralise(b"-1+2"), b"'-1+2");
-        assert_eq!(&*neutralise(b"@SUM"), b"'@SUM");
-        assert_eq!(&*neutralise(b"alice@example.com"), b"alice@example.com");
+/// Append `items` to `out`, separated by `;`.
+fn join_into<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a str>) {
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(b';');
+        }
+        out.extend_from_slice(item.as_bytes());
     }
 }
