@@ -80,7 +80,10 @@ pub fn sha1(password: &[u8]) -> [u8; 20] {
     block[56..].copy_from_slice(&(n as u64 * 8).to_be_bytes());
     let mut state = INIT;
     sha1::compress(&mut state, &[block.into()]);
-    zeroize::Zeroize::zeroize(&mut block);
+    // One volatile store of the whole block (a byte-wise wipe cost as much
+    // as the hashing).
+    // SAFETY: `block` is a live, aligned local.
+    unsafe { std::ptr::write_volatile(&mut block, [0u8; 64]) };
     let mut out = [0u8; 20];
     for (word, bytes) in state.iter().zip(out.chunks_exact_mut(4)) {
         bytes.copy_from_slice(&word.to_be_bytes());

@@ -128,6 +128,9 @@ pub fn check_hashes(
 /// Number of characters (Unicode scalar values, as NIST SP 800-63B counts
 /// them) of a plaintext; bytes that are not UTF-8 count one each.
 pub fn char_len(password: &[u8]) -> usize {
+    if password.is_ascii() {
+        return password.len();
+    }
     match std::str::from_utf8(password) {
         Ok(s) => s.chars().count(),
         Err(_) => password.len(),
