@@ -30,11 +30,12 @@ impl<const N: usize> Pending<N> {
         self.entries.push((hash, account));
     }
 
-    /// Sort (by hash, then account), de-duplicate and index, on every core:
-    /// the sorted pairs are cut into parts where the hash changes, each
-    /// part's distinct hashes are counted, and each part then fills its own
-    /// stretch of the index, which is allocated once, at its final size (at
-    /// ten million accounts it is hundreds of megabytes).
+    /// Sort (by hash, then account), de-duplicate and index: the sorted
+    /// pairs are cut into parts where the hash changes, and each part fills
+    /// its own stretch of the account and start arrays on its own core.
+    /// The distinct hashes are then moved to the front of the pairs' own
+    /// memory ([`FlatHashes`]): a second array of them, beside the pairs,
+    /// was the audit's peak of memory (20 bytes an account at 100M).
     pub fn build(self, kind: HashKind) -> QuerySet {
         assert_eq!(kind.bytes(), N, "hash width matches kind");
         let mut entries = radix::sort(self.entries);
@@ -47,26 +48,23 @@ impl<const N: usize> Pending<N> {
             .map(|part| part.clone().filter(|&i| new_hash(i)).count())
             .collect();
         let total = distinct.iter().sum();
-        let mut hashes = vec![0u8; total * N];
         let mut starts = vec![0u32; total + 1];
         let mut accounts: Vec<AccountId> = vec![0; entries.len()];
         starts[total] = entries.len() as u32;
         let mut stretches = Vec::with_capacity(parts.len());
-        let (mut h, mut s, mut a) = (&mut hashes[..], &mut starts[..total], &mut accounts[..]);
+        let (mut s, mut a) = (&mut starts[..total], &mut accounts[..]);
         for (part, &d) in parts.iter().zip(&distinct) {
-            let (hashes_of, h_rest) = std::mem::take(&mut h).split_at_mut(d * N);
             let (starts_of, s_rest) = std::mem::take(&mut s).split_at_mut(d);
             let (accounts_of, a_rest) = std::mem::take(&mut a).split_at_mut(part.len());
-            stretches.push((part.clone(), hashes_of, starts_of, accounts_of));
-            (h, s, a) = (h_rest, s_rest, a_rest);
+            stretches.push((part.clone(), starts_of, accounts_of));
+            (s, a) = (s_rest, a_rest);
         }
         stretches
             .into_par_iter()
-            .for_each(|(part, hashes_of, starts_of, accounts_of)| {
+            .for_each(|(part, starts_of, accounts_of)| {
                 let mut k = 0;
                 for (i, account) in part.zip(accounts_of) {
                     if new_hash(i) {
-                        hashes_of[k * N..(k + 1) * N].copy_from_slice(&entries[i].0);
                         starts_of[k] = i as u32;
                         k += 1;
                     }
@@ -75,10 +73,54 @@ impl<const N: usize> Pending<N> {
             });
         QuerySet {
             kind,
-            hashes,
+            hashes: FlatHashes::compact(entries, &starts[..total]),
             starts,
             accounts,
         }
+    }
+}
+
+/// Distinct hashes, `N` bytes each, back to back, in the memory that held
+/// the sorted (hash, account) pairs. The pairs are `N + 4` bytes with no
+/// padding (`N` is 16 or 20), so their memory is also a `Vec<u32>`, whose
+/// bytes the hashes are moved into, each to a lower address than it came
+/// from.
+struct FlatHashes {
+    words: Vec<u32>,
+    len: usize,
+}
+
+impl FlatHashes {
+    /// The hashes of `entries` at the indexes `firsts`, ascending.
+    fn compact<const N: usize>(entries: Vec<([u8; N], AccountId)>, firsts: &[u32]) -> FlatHashes {
+        const { assert!(N % 4 == 0, "pairs without padding") };
+        let pair_words = std::mem::size_of::<([u8; N], AccountId)>() / 4;
+        let mut entries = std::mem::ManuallyDrop::new(entries);
+        let (ptr, len, cap) = (entries.as_mut_ptr(), entries.len(), entries.capacity());
+        // SAFETY: the pairs are `N + 4` bytes, all initialised, aligned to
+        // 4 and without padding (checked above), so the same allocation is
+        // a valid `Vec<u32>` of `pair_words` words per pair, with the same
+        // size and alignment as it was allocated with.
+        let mut words =
+            unsafe { Vec::from_raw_parts(ptr.cast::<u32>(), len * pair_words, cap * pair_words) };
+        let bytes = words.as_mut_ptr().cast::<u8>();
+        for (k, &first) in firsts.iter().enumerate() {
+            // SAFETY: pair `first` starts at byte `first * (N + 4)`, at or
+            // after `k * N` (firsts ascend, so `first >= k`); `copy` allows
+            // the overlap, and both ranges are inside the allocation.
+            unsafe {
+                std::ptr::copy(bytes.add(first as usize * (N + 4)), bytes.add(k * N), N);
+            }
+        }
+        let len = firsts.len() * N;
+        words.truncate(len.div_ceil(4));
+        words.shrink_to_fit();
+        FlatHashes { words, len }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        // SAFETY: `len` bytes of initialised `u32`s, viewed as bytes.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.len) }
     }
 }
 
@@ -130,7 +172,7 @@ fn cut_where_hash_changes<const N: usize>(
 /// Sorted distinct hashes of one kind, and the accounts behind each.
 pub struct QuerySet {
     pub kind: HashKind,
-    hashes: Vec<u8>,
+    hashes: FlatHashes,
     starts: Vec<u32>,
     accounts: Vec<AccountId>,
 }
@@ -154,7 +196,7 @@ impl QuerySet {
     pub fn hashes(&self) -> Hashes<'_> {
         Hashes {
             width: self.kind.bytes(),
-            flat: &self.hashes,
+            flat: self.hashes.as_bytes(),
         }
     }
 

@@ -242,10 +242,13 @@ enum Piece {
 }
 
 impl Piece {
-    /// The rows of the piece, in a batch.
-    fn into_batch(self, ctx: &ReadContext<'_>) -> Result<Batch> {
+    /// The rows of the piece, in a batch. A chunk stops at its first row
+    /// that `--strict` refuses: the rows before it come back with the
+    /// error, so that an earlier row's error (found when the batch is
+    /// digested and absorbed) is the one reported.
+    fn into_batch(self, ctx: &ReadContext<'_>) -> (Batch, Option<anyhow::Error>) {
         match self {
-            Piece::Rows(batch) => Ok(batch),
+            Piece::Rows(batch) => (batch, None),
             Piece::Chunk { file, shape, chunk } => {
                 let mut sink = BatchSink {
                     tx: None,
@@ -256,8 +259,8 @@ impl Piece {
                     display: &ctx.inputs[file],
                     strict: ctx.strict,
                 };
-                shape.parse(&chunk, &mut sink)?;
-                Ok(sink.batch)
+                let stopped = shape.parse(&chunk, &mut sink).err();
+                (sink.batch, stopped)
             }
         }
     }
@@ -1063,7 +1066,9 @@ fn read_inputs(
         let rx = rx;
         // Parse and digest each piece while the one before is absorbed:
         // the in-order part then no longer leaves the cores idle.
-        let mut digested: Option<Digested> = None;
+        // A piece that stopped at an error carries it: its rows are
+        // absorbed first, then the error is returned.
+        let mut digested: Option<(Digested, Option<anyhow::Error>)> = None;
         for piece in rx.iter() {
             let previous = digested.take();
             let piece = match piece {
@@ -1071,21 +1076,33 @@ fn read_inputs(
                 Err(e) => {
                     // Rows before the reader's error come first: a --strict
                     // failure among them is the one to report.
-                    if let Some(d) = previous {
+                    if let Some((d, stopped)) = previous {
                         gathered.absorb(d, ctx)?;
+                        stopped.map_or(Ok(()), Err)?;
                     }
                     return Err(e);
                 }
             };
+            let previous = match previous {
+                Some((d, Some(stopped))) => {
+                    gathered.absorb(d, ctx)?;
+                    return Err(stopped);
+                }
+                previous => previous.map(|(d, _)| d),
+            };
             let (next, absorbed) = rayon::join(
-                || piece.into_batch(ctx).map(|batch| digest_batch(batch, ctx)),
+                || {
+                    let (batch, stopped) = piece.into_batch(ctx);
+                    (digest_batch(batch, ctx), stopped)
+                },
                 || previous.map_or(Ok(()), |d| gathered.absorb(d, ctx)),
             );
             absorbed?;
-            digested = Some(next?);
+            digested = Some(next);
         }
-        if let Some(last) = digested {
+        if let Some((last, stopped)) = digested {
             gathered.absorb(last, ctx)?;
+            stopped.map_or(Ok(()), Err)?;
         }
         reader.join().expect("reader thread does not panic");
         Ok(())
