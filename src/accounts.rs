@@ -1,7 +1,10 @@
-//! The accounts of an audit, stored compactly: ten million accounts must fit
-//! in well under a gigabyte, so names live in one byte arena and each
-//! account's origin (file, line), status and flags are packed into one `u64`.
-//! Secrets are not stored here at all; only their hashes, in the query sets.
+//! The accounts of an audit, stored compactly: a hundred million accounts
+//! must fit beside their hashes in 8 GB, so names live in one byte arena
+//! whose ends are kept as 32-bit offsets (with the few accounts where the
+//! arena passes a multiple of 4 GiB), and each account's origin (file,
+//! line), status and flags are packed into one `u64`: 12 bytes an account
+//! besides its name. Secrets are not stored here at all; only their hashes,
+//! in the query sets.
 
 const LINE_BITS: u32 = 44;
 const FILE_BITS: u32 = 16;
@@ -13,14 +16,31 @@ const PRIVILEGED_BIT: u64 = 1 << 62;
 /// Index of an account in the table, in input order.
 pub type AccountId = u32;
 
-#[derive(Default)]
 pub struct Accounts {
     names: Vec<u8>,
-    name_ends: Vec<u64>,
+    /// The low `wrap_bits` bits of where each name ends in `names`.
+    name_ends: Vec<u32>,
+    /// The first account whose name ends past each multiple of 4 GiB.
+    wraps: Vec<AccountId>,
+    /// 32, or fewer to test the wraps without 4 GiB of names.
+    wrap_bits: u32,
     packed: Vec<u64>,
     /// Whether any account is privileged: most exports mark none, and then
     /// millions of accounts need not be looked up one by one to know it.
     any_privileged: bool,
+}
+
+impl Default for Accounts {
+    fn default() -> Self {
+        Accounts {
+            names: Vec::new(),
+            name_ends: Vec::new(),
+            wraps: Vec::new(),
+            wrap_bits: 32,
+            packed: Vec::new(),
+            any_privileged: false,
+        }
+    }
 }
 
 /// Where an account came from.
@@ -52,7 +72,12 @@ impl Accounts {
         };
         self.any_privileged |= flags.privileged;
         self.names.extend_from_slice(name);
-        self.name_ends.push(self.names.len() as u64);
+        let end = self.names.len() as u64;
+        while (end >> self.wrap_bits) as usize > self.wraps.len() {
+            self.wraps.push(id);
+        }
+        self.name_ends
+            .push((end & ((1 << self.wrap_bits) - 1)) as u32);
         self.packed.push(
             (status_bits << STATUS_SHIFT)
                 | if flags.privileged { PRIVILEGED_BIT } else { 0 }
@@ -63,13 +88,14 @@ impl Accounts {
     }
 
     pub fn name(&self, id: AccountId) -> &[u8] {
-        let i = id as usize;
-        let start = if i == 0 {
-            0
-        } else {
-            self.name_ends[i - 1] as usize
-        };
-        &self.names[start..self.name_ends[i] as usize]
+        let start = if id == 0 { 0 } else { self.name_end(id - 1) };
+        &self.names[start..self.name_end(id)]
+    }
+
+    /// Where account `id`'s name ends in the arena.
+    fn name_end(&self, id: AccountId) -> usize {
+        let high = self.wraps.partition_point(|&w| w <= id) as u64;
+        ((high << self.wrap_bits) | u64::from(self.name_ends[id as usize])) as usize
     }
 
     pub fn origin(&self, id: AccountId) -> Origin {
