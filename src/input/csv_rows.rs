@@ -465,4 +465,94 @@ mod tests {
     fn admin_cells() {
         assert!(truthy(b" Yes") && truthy(b"x") && !truthy(b"no") && !truthy(b""));
     }
+
+    /// Every row as the sink saw it.
+    #[derive(Default)]
+    struct Seen(Vec<String>);
+
+    impl RowSink for Seen {
+        fn account(&mut self, row: AccountRow<'_>) -> Result<()> {
+            self.0.push(format!(
+                "{} account {:?} {:?} {}",
+                row.line, row.account, row.secret, row.privileged
+            ));
+            Ok(())
+        }
+        fn rejected(&mut self, line: u64, cause: RejectCause, detail: &str) -> Result<()> {
+            self.0.push(format!("{line} rejected {cause:?} {detail}"));
+            Ok(())
+        }
+        fn skipped(&mut self, line: u64, policy: SkipPolicy) {
+            self.0.push(format!("{line} skipped {policy:?}"));
+        }
+    }
+
+    fn shape(null: Option<NullMarker>) -> CsvShape {
+        CsvShape {
+            display: "t.csv".into(),
+            width: 3,
+            account: 0,
+            secret: 1,
+            admin: Some(2),
+            kind: SecretKind::Plain,
+            delimiter: b',',
+            null,
+        }
+    }
+
+    #[test]
+    fn quote_free_chunks_read_as_the_csv_crate_reads_them() {
+        // Bytes without quotes (so both readers apply): fields, delimiters,
+        // blanks, LF and CRLF line ends, empty lines, a missing last line end.
+        let pieces: [&[u8]; 8] = [b"a", b"bc", b"x", b",", b" ", b"\n", b"\r\n", b"\\N"];
+        let mut rng = crate::test_rng::SplitMix(14);
+        for round in 0..3000 {
+            let mut bytes = Vec::new();
+            for _ in 0..rng.below(40) {
+                bytes.extend_from_slice(pieces[rng.below(8) as usize]);
+            }
+            let null = match round % 3 {
+                0 => None,
+                1 => Some(NullMarker::Psql),
+                _ => Some(NullMarker::Literal(b"\\N".to_vec())),
+            };
+            let shape = shape(null);
+            for last in [true, false] {
+                let chunk = Chunk {
+                    bytes: Zeroizing::new(bytes.clone()),
+                    first_line: 7,
+                    last,
+                };
+                let (mut plain, mut quoted) = (Seen::default(), Seen::default());
+                let (mut held_plain, mut held_quoted) = (Held::new(), Held::new());
+                shape.parse_plain(&chunk, &mut plain, &mut held_plain).unwrap();
+                shape
+                    .parse_quoted(&chunk, &mut quoted, &mut held_quoted)
+                    .unwrap();
+                let text = String::from_utf8_lossy(&bytes);
+                assert_eq!(plain.0, quoted.0, "{text:?}");
+                assert_eq!(held_plain, held_quoted, "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn line_numbers_count_quoted_newlines_and_crlf() {
+        let chunk = Chunk {
+            bytes: Zeroizing::new(b"a,\"p\nq\",1\r\n\r\nb,\"\",0\r\nc,,0\n  \n".to_vec()),
+            first_line: 2,
+            last: true,
+        };
+        let mut seen = Seen::default();
+        shape(Some(NullMarker::Psql)).parse(&chunk, &mut seen).unwrap();
+        assert_eq!(
+            seen.0,
+            [
+                "2 account [97] [112, 10, 113] true",
+                "5 account [98] [] false",
+                "6 skipped NoHash",
+                "7 skipped BlankLine",
+            ]
+        );
+    }
 }
