@@ -96,7 +96,7 @@ struct FlatHashes {
 impl FlatHashes {
     /// The hashes of `entries` at the indexes `firsts`, ascending.
     fn compact<const N: usize>(entries: Vec<([u8; N], AccountId)>, firsts: &[u32]) -> FlatHashes {
-        const { assert!(N % 4 == 0, "pairs without padding") };
+        const { assert!(N.is_multiple_of(4), "pairs without padding") };
         let pair_words = std::mem::size_of::<([u8; N], AccountId)>() / 4;
         let mut entries = std::mem::ManuallyDrop::new(entries);
         let (ptr, len, cap) = (entries.as_mut_ptr(), entries.len(), entries.capacity());

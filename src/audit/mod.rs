@@ -233,7 +233,7 @@ impl Batch {
 /// What the reader thread hands on: rows already parsed (a colon dump),
 /// or a chunk of a CSV export, parsed by whichever thread takes it.
 enum Piece {
-    Rows(Batch),
+    Rows(Box<Batch>),
     Chunk {
         file: usize,
         shape: Arc<CsvShape>,
@@ -248,7 +248,7 @@ impl Piece {
     /// digested and absorbed) is the one reported.
     fn into_batch(self, ctx: &ReadContext<'_>) -> (Batch, Option<anyhow::Error>) {
         match self {
-            Piece::Rows(batch) => (batch, None),
+            Piece::Rows(batch) => (*batch, None),
             Piece::Chunk { file, shape, chunk } => {
                 let mut sink = BatchSink {
                     tx: None,
@@ -284,7 +284,7 @@ impl BatchSink<'_> {
             ..Batch::default()
         };
         let full = std::mem::replace(&mut self.batch, next);
-        tx.send(Ok(Piece::Rows(full)))
+        tx.send(Ok(Piece::Rows(Box::new(full))))
             .map_err(|_| anyhow::anyhow!("the audit stopped reading"))
     }
 

@@ -525,7 +525,9 @@ mod tests {
                 };
                 let (mut plain, mut quoted) = (Seen::default(), Seen::default());
                 let (mut held_plain, mut held_quoted) = (Held::new(), Held::new());
-                shape.parse_plain(&chunk, &mut plain, &mut held_plain).unwrap();
+                shape
+                    .parse_plain(&chunk, &mut plain, &mut held_plain)
+                    .unwrap();
                 shape
                     .parse_quoted(&chunk, &mut quoted, &mut held_quoted)
                     .unwrap();
@@ -544,7 +546,9 @@ mod tests {
             last: true,
         };
         let mut seen = Seen::default();
-        shape(Some(NullMarker::Psql)).parse(&chunk, &mut seen).unwrap();
+        shape(Some(NullMarker::Psql))
+            .parse(&chunk, &mut seen)
+            .unwrap();
         assert_eq!(
             seen.0,
             [

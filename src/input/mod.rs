@@ -363,10 +363,10 @@ pub type Chunked = (ChunkReader, CsvShape);
 impl Input {
     /// The body in chunks, when the export is CSV or TSV (`Err(self)` for
     /// a colon dump, read on one thread with [`Input::read`]).
-    pub fn into_chunks(self) -> Result<Chunked, Input> {
+    pub fn into_chunks(self) -> Result<Chunked, Box<Input>> {
         match self.body {
             Body::Csv(rows) => Ok(rows.into_parts()),
-            body => Err(Input { body, ..self }),
+            body => Err(Box::new(Input { body, ..self })),
         }
     }
 
