@@ -289,13 +289,14 @@ impl CsvShape {
                     line: text,
                     ends: &ends,
                 };
-                let null = match &self.null {
-                    _ if fields.count() <= self.secret => false,
-                    None => false,
-                    Some(NullMarker::Literal(marker)) => fields.field(self.secret) == marker,
-                    // No quote in the chunk: an empty field is unquoted.
-                    Some(NullMarker::Psql) => fields.field(self.secret).is_empty(),
-                };
+                let field = (fields.count() > self.secret).then(|| fields.field(self.secret));
+                let null = is_null(
+                    &self.null,
+                    field,
+                    || Some(text),
+                    self.delimiter,
+                    self.secret,
+                );
                 self.record(&fields, line, null, sink, &mut hash, held)?;
             }
             line += 1;
@@ -328,16 +329,14 @@ impl CsvShape {
                 .count();
             line += memchr::memchr_iter(b'\n', &bytes[counted..start]).count() as u64;
             counted = start;
-            let field = record.get(self.secret);
-            let null = match &self.null {
-                None => false,
-                Some(NullMarker::Literal(marker)) => field == Some(marker.as_slice()),
-                Some(NullMarker::Psql) if field == Some(b"") => {
-                    let raw = &bytes[start..reader.position().byte() as usize];
-                    field_is_quoted(raw, self.delimiter, self.secret) == Some(false)
-                }
-                Some(NullMarker::Psql) => false,
-            };
+            let raw = || bytes.get(start..reader.position().byte() as usize);
+            let null = is_null(
+                &self.null,
+                record.get(self.secret),
+                raw,
+                self.delimiter,
+                self.secret,
+            );
             self.record(&record, line, null, sink, &mut hash, held)?;
         }
     }
@@ -435,19 +434,38 @@ fn next_record(
     if !reader.read_byte_record(record)? {
         return Ok(None);
     }
-    let field = record.get(secret);
-    let null = match rule {
+    let raw = || {
+        let start = record.position().map_or(0, |p| p.byte());
+        reader.get_ref().span(start, reader.position().byte())
+    };
+    Ok(Some(is_null(
+        rule,
+        record.get(secret),
+        raw,
+        delimiter,
+        secret,
+    )))
+}
+
+/// Is a secret `field` (`None`: the record has no such field) `NULL` by the
+/// `--null` rule? `raw` gives the record's raw bytes, looked at only for
+/// psql's rule that an empty field is `NULL` when it is not quoted.
+fn is_null<'a>(
+    rule: &Option<NullMarker>,
+    field: Option<&[u8]>,
+    raw: impl FnOnce() -> Option<&'a [u8]>,
+    delimiter: u8,
+    secret: usize,
+) -> bool {
+    match rule {
         None => false,
         Some(NullMarker::Literal(marker)) => field == Some(marker.as_slice()),
         Some(NullMarker::Psql) if field == Some(b"") => {
-            let start = record.position().map_or(0, |p| p.byte());
-            let end = reader.position().byte();
-            let raw = reader.get_ref().span(start, end);
-            raw.and_then(|raw| field_is_quoted(raw, delimiter, secret)) == Some(false)
+            // Were the bytes not there, the field stays an empty password.
+            raw().and_then(|raw| field_is_quoted(raw, delimiter, secret)) == Some(false)
         }
         Some(NullMarker::Psql) => false,
-    };
-    Ok(Some(null))
+    }
 }
 
 /// A line that holds only whitespace (which, for a whitespace delimiter
