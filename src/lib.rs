@@ -17,6 +17,7 @@ pub mod digest;
 pub mod findings;
 pub mod hash;
 pub mod hibp;
+pub mod huge_pages;
 pub mod input;
 pub mod match_tier;
 pub mod memory;

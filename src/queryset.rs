@@ -5,125 +5,126 @@
 //! one forward pass, each distinct hash is asked for once however many
 //! accounts share it, and sources see only a flat array of hashes.
 
+mod buckets;
 mod radix;
 
 use crate::accounts::AccountId;
 use crate::hash::HashKind;
+use crate::huge_pages;
+use buckets::{Bucket, Buckets};
 use rayon::prelude::*;
-use std::ops::Range;
+
+/// A hash of `N` bytes and an account that uses it.
+type Entry<const N: usize> = ([u8; N], AccountId);
 
 /// Hashes gathered while reading, before sorting.
+#[derive(Default)]
 pub struct Pending<const N: usize> {
-    entries: Vec<([u8; N], AccountId)>,
-}
-
-impl<const N: usize> Default for Pending<N> {
-    fn default() -> Self {
-        Pending {
-            entries: Vec::new(),
-        }
-    }
+    buckets: Buckets<N>,
 }
 
 impl<const N: usize> Pending<N> {
     pub fn push(&mut self, hash: [u8; N], account: AccountId) {
-        self.entries.push((hash, account));
+        self.buckets.push((hash, account));
     }
 
-    /// Sort (by hash, then account), de-duplicate and index: the sorted
-    /// pairs are cut into parts where the hash changes, and each part fills
-    /// its own stretch of the account and start arrays on its own core.
-    /// The distinct hashes are then moved to the front of the pairs' own
-    /// memory ([`FlatHashes`]): a second array of them, beside the pairs,
-    /// was the audit's peak of memory (20 bytes an account at 100M).
+    /// Sort (by hash, then account), de-duplicate and index, a first-byte
+    /// bucket at a time on every core, in two passes: the first sorts each
+    /// bucket back into its own memory and counts its pairs and distinct
+    /// hashes; then every bucket knows where its part of the set begins,
+    /// and the second writes it there and lets the bucket go. The pairs
+    /// and the set are never both whole in memory.
     pub fn build(self, kind: HashKind) -> QuerySet {
         assert_eq!(kind.bytes(), N, "hash width matches kind");
-        let mut entries = radix::sort(self.entries);
-        // An account's cleartext line hashes to its own NT hash again. Such
-        // pairs are rare: looked for on every core, removed on one.
-        if entries.par_windows(2).any(|w| w[0] == w[1]) {
-            entries.dedup();
-        }
-        let new_hash = |i: usize| i == 0 || entries[i - 1].0 != entries[i].0;
-        let parts = cut_where_hash_changes(&entries, rayon::current_num_threads() * 4);
-        let distinct: Vec<usize> = parts
-            .par_iter()
-            .map(|part| part.clone().filter(|&i| new_hash(i)).count())
+        let total = self.buckets.len();
+        assert!(
+            u32::try_from(total).is_ok(),
+            "fewer than 2^32 hashes of one kind"
+        );
+        let mut buckets = self.buckets.into_buckets();
+        let sizes: Vec<(usize, usize)> = buckets
+            .par_iter_mut()
+            .map_init(
+                || (Vec::new(), Vec::new()),
+                |(out, scratch), bucket| sort_in_place(bucket, out, scratch),
+            )
             .collect();
-        let total = distinct.iter().sum();
-        let mut starts = vec![0u32; total + 1];
-        let mut accounts: Vec<AccountId> = vec![0; entries.len()];
-        starts[total] = entries.len() as u32;
-        let mut stretches = Vec::with_capacity(parts.len());
-        let (mut s, mut a) = (&mut starts[..total], &mut accounts[..]);
-        for (part, &d) in parts.iter().zip(&distinct) {
+        let pairs: usize = sizes.iter().map(|s| s.0).sum();
+        let distinct: usize = sizes.iter().map(|s| s.1).sum();
+        let mut hashes = vec![0u8; distinct * N];
+        let mut starts = vec![0u32; distinct + 1];
+        starts[distinct] = pairs as u32;
+        let mut accounts: Vec<AccountId> = vec![0; pairs];
+        huge_pages::advise(&mut hashes);
+        huge_pages::advise(&mut starts);
+        huge_pages::advise(&mut accounts);
+        let mut parts = Vec::with_capacity(buckets.len());
+        let (mut h, mut s, mut a) = (&mut hashes[..], &mut starts[..distinct], &mut accounts[..]);
+        let mut base = 0;
+        for (bucket, &(p, d)) in buckets.into_iter().zip(&sizes) {
+            let (hashes_of, h_rest) = std::mem::take(&mut h).split_at_mut(d * N);
             let (starts_of, s_rest) = std::mem::take(&mut s).split_at_mut(d);
-            let (accounts_of, a_rest) = std::mem::take(&mut a).split_at_mut(part.len());
-            stretches.push((part.clone(), starts_of, accounts_of));
-            (s, a) = (s_rest, a_rest);
+            let (accounts_of, a_rest) = std::mem::take(&mut a).split_at_mut(p);
+            parts.push((bucket, base as u32, hashes_of, starts_of, accounts_of));
+            (h, s, a) = (h_rest, s_rest, a_rest);
+            base += p;
         }
-        stretches
-            .into_par_iter()
-            .for_each(|(part, starts_of, accounts_of)| {
-                let mut k = 0;
-                for (i, account) in part.zip(accounts_of) {
-                    if new_hash(i) {
-                        starts_of[k] = i as u32;
-                        k += 1;
-                    }
-                    *account = entries[i].1;
-                }
-            });
+        parts.into_par_iter().with_max_len(1).for_each(
+            |(bucket, base, hashes_of, starts_of, accounts_of)| {
+                index(bucket, base, hashes_of, starts_of, accounts_of)
+            },
+        );
         QuerySet {
             kind,
-            hashes: FlatHashes::compact(entries, &starts[..total]),
+            hashes,
             starts,
             accounts,
         }
     }
 }
 
-/// Distinct hashes, `N` bytes each, back to back, in the memory that held
-/// the sorted (hash, account) pairs. The pairs are `N + 4` bytes with no
-/// padding (`N` is 16 or 20), so their memory is also a `Vec<u32>`, whose
-/// bytes the hashes are moved into, each to a lower address than it came
-/// from.
-struct FlatHashes {
-    words: Vec<u32>,
-    len: usize,
+/// Sort `bucket` by (hash, account) through `out` and back, without
+/// repeated pairs (an account's cleartext line hashes to its own NT hash
+/// again); return its number of pairs and of distinct hashes.
+fn sort_in_place<const N: usize>(
+    bucket: &mut Bucket<N>,
+    out: &mut Vec<Entry<N>>,
+    scratch: &mut Vec<Entry<N>>,
+) -> (usize, usize) {
+    radix::sort_bucket(bucket, out, scratch);
+    let mut distinct = usize::from(!out.is_empty());
+    let mut repeated = false;
+    for w in out.windows(2) {
+        distinct += usize::from(w[0].0 != w[1].0);
+        repeated |= w[0] == w[1];
+    }
+    if repeated {
+        out.dedup();
+    }
+    bucket.replace(out);
+    (out.len(), distinct)
 }
 
-impl FlatHashes {
-    /// The hashes of `entries` at the indexes `firsts`, ascending.
-    fn compact<const N: usize>(entries: Vec<([u8; N], AccountId)>, firsts: &[u32]) -> FlatHashes {
-        const { assert!(N.is_multiple_of(4), "pairs without padding") };
-        let pair_words = std::mem::size_of::<([u8; N], AccountId)>() / 4;
-        let mut entries = std::mem::ManuallyDrop::new(entries);
-        let (ptr, len, cap) = (entries.as_mut_ptr(), entries.len(), entries.capacity());
-        // SAFETY: the pairs are `N + 4` bytes, all initialised, aligned to
-        // 4 and without padding (checked above), so the same allocation is
-        // a valid `Vec<u32>` of `pair_words` words per pair, with the same
-        // size and alignment as it was allocated with.
-        let mut words =
-            unsafe { Vec::from_raw_parts(ptr.cast::<u32>(), len * pair_words, cap * pair_words) };
-        let bytes = words.as_mut_ptr().cast::<u8>();
-        for (k, &first) in firsts.iter().enumerate() {
-            // SAFETY: pair `first` starts at byte `first * (N + 4)`, at or
-            // after `k * N` (firsts ascend, so `first >= k`); `copy` allows
-            // the overlap, and both ranges are inside the allocation.
-            unsafe {
-                std::ptr::copy(bytes.add(first as usize * (N + 4)), bytes.add(k * N), N);
-            }
+/// Write the sorted `bucket`'s part of the query set: its distinct hashes,
+/// where each one's accounts start (the bucket's first pair is pair
+/// `base`), and the accounts.
+fn index<const N: usize>(
+    bucket: Bucket<N>,
+    base: u32,
+    hashes: &mut [u8],
+    starts: &mut [u32],
+    accounts: &mut [AccountId],
+) {
+    let mut k = 0;
+    let mut last = None;
+    for (i, (e, account)) in bucket.iter().zip(accounts).enumerate() {
+        *account = e.1;
+        if last != Some(&e.0) {
+            starts[k] = base + i as u32;
+            hashes[k * N..(k + 1) * N].copy_from_slice(&e.0);
+            k += 1;
+            last = Some(&e.0);
         }
-        let len = firsts.len() * N;
-        words.truncate(len.div_ceil(4));
-        words.shrink_to_fit();
-        FlatHashes { words, len }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        // SAFETY: `len` bytes of initialised `u32`s, viewed as bytes.
-        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.len) }
     }
 }
 
@@ -153,29 +154,10 @@ impl PendingSets {
     }
 }
 
-/// About `parts` ranges covering `entries`, each starting where the hash
-/// changes, so that no hash is split between two.
-fn cut_where_hash_changes<const N: usize>(
-    entries: &[([u8; N], AccountId)],
-    parts: usize,
-) -> Vec<Range<usize>> {
-    let mut bounds = vec![0];
-    for k in 1..parts {
-        let mut cut = (entries.len() * k / parts).max(bounds[bounds.len() - 1]);
-        while cut > 0 && cut < entries.len() && entries[cut].0 == entries[cut - 1].0 {
-            cut += 1;
-        }
-        bounds.push(cut);
-    }
-    bounds.push(entries.len());
-    bounds.dedup();
-    bounds.windows(2).map(|w| w[0]..w[1]).collect()
-}
-
 /// Sorted distinct hashes of one kind, and the accounts behind each.
 pub struct QuerySet {
     pub kind: HashKind,
-    hashes: FlatHashes,
+    hashes: Vec<u8>,
     starts: Vec<u32>,
     accounts: Vec<AccountId>,
 }
@@ -199,7 +181,7 @@ impl QuerySet {
     pub fn hashes(&self) -> Hashes<'_> {
         Hashes {
             width: self.kind.bytes(),
-            flat: self.hashes.as_bytes(),
+            flat: &self.hashes,
         }
     }
 
@@ -276,25 +258,65 @@ impl<'a> Hashes<'a> {
 mod tests {
     use super::*;
 
+    /// The query set against a model (a sorted map from hash to its sorted
+    /// accounts) on random pairs: popular hashes, accounts out of order,
+    /// repeated pairs, hashes in every first-byte bucket and in one.
     #[test]
-    fn parts_start_where_the_hash_changes() {
-        let entries: Vec<([u8; 16], AccountId)> = [1, 1, 1, 1, 2, 3, 3, 3]
-            .iter()
-            .zip(0..)
-            .map(|(&h, a)| ([h; 16], a))
-            .collect();
-        assert_eq!(cut_where_hash_changes(&entries, 4), [0..4, 4..8]);
-        assert_eq!(cut_where_hash_changes(&entries, 8), [0..4, 4..5, 5..8]);
-        assert_eq!(cut_where_hash_changes(&entries, 1).len(), 1);
-        assert_eq!(cut_where_hash_changes(&entries[..0], 4), []);
-        let mut p = Pending::<16>::default();
-        for &(h, a) in entries.iter().rev() {
-            p.push(h, a);
+    fn matches_a_sorted_map() {
+        use crate::test_rng::SplitMix;
+        use std::collections::{BTreeMap, BTreeSet};
+        let mut rng = SplitMix(0xB0C);
+        for (n, popular, one_bucket) in [
+            (0, 0, false),
+            (5, 1, false),
+            (50_000, 7, false),
+            (50_000, 300, true),
+        ] {
+            let keys: Vec<[u8; 20]> = (0..popular.max(1))
+                .map(|_| {
+                    let mut k = [0u8; 20];
+                    k.iter_mut().for_each(|b| *b = rng.below(256) as u8);
+                    k
+                })
+                .collect();
+            let mut model: BTreeMap<[u8; 20], BTreeSet<AccountId>> = BTreeMap::new();
+            let mut p = Pending::<20>::default();
+            for a in 0..n {
+                let mut key = if rng.below(3) == 0 {
+                    keys[rng.below(keys.len() as u64) as usize]
+                } else {
+                    let mut k = [0u8; 20];
+                    k.iter_mut().for_each(|b| *b = rng.below(256) as u8);
+                    k
+                };
+                if one_bucket {
+                    key[0] = 0x5A;
+                }
+                // Now and then out of order, or the same pair twice.
+                let account = if rng.below(10) == 0 {
+                    rng.below(n as u64) as AccountId
+                } else {
+                    a
+                };
+                for _ in 0..1 + usize::from(rng.below(20) == 0) {
+                    p.push(key, account);
+                }
+                model.entry(key).or_default().insert(account);
+            }
+            let q = p.build(HashKind::Sha1);
+            assert_eq!(q.len(), model.len());
+            assert_eq!(
+                q.account_rows(),
+                model.values().map(BTreeSet::len).sum::<usize>()
+            );
+            for (i, (key, accounts)) in model.iter().enumerate() {
+                assert_eq!(q.hashes().get(i), key);
+                assert_eq!(
+                    q.accounts_of(i),
+                    accounts.iter().copied().collect::<Vec<_>>()
+                );
+            }
         }
-        let q = p.build(HashKind::Ntlm);
-        assert_eq!(q.len(), 3);
-        assert_eq!(q.accounts_of(0), [0, 1, 2, 3]);
-        assert_eq!(q.accounts_of(2), [5, 6, 7]);
     }
 
     #[test]

@@ -1,106 +1,66 @@
-//! Sorting the query keys: a most-significant-digit radix sort.
+//! Sorting the query keys: a most-significant-digit radix sort, one
+//! first-byte bucket at a time (the buckets come partitioned from
+//! [`super::buckets`], each bucket sorted on its own core).
 //!
 //! Ten million (hash, account) pairs went through a parallel comparison
 //! sort: some 23 rounds of comparisons and moves over 240 MB, the largest
 //! cost after reading on an export where a fifth of the accounts share a few
 //! popular passwords. Hashes are uniformly distributed, so a byte at a time
-//! splits them evenly: first a partition by the first byte in place
-//! (American flag sort: no second copy of the pairs, which at 100M accounts
-//! was the audit's peak of memory), then each bucket sorted on its own core
-//! by the next bytes, through a scratch copy of the bucket (about a
-//! megabyte at ten million pairs, so it stays in cache), down to runs of a
-//! few pairs that an insertion sort finishes. A popular password's pairs
-//! share their key: a run whose pairs all have the byte looked at moves on
-//! to the next byte without moving anything, and when the key is exhausted
-//! its pairs are sorted by account (skipped when they already are).
+//! splits them evenly: a bucket's pairs are scattered by their second byte
+//! into a scratch array (stable, so pairs of one key keep their push
+//! order, which is mostly the accounts'), and each part is sorted by the
+//! next bytes through a second, small scratch array that stays in cache,
+//! down to runs of a few pairs that an insertion sort finishes. A popular
+//! password's pairs share their key: a run of one key is seen in one pass
+//! and only sorted by account when it is not already.
 //!
 //! The order is exactly a comparison sort's by (hash, account).
 
-use crate::accounts::AccountId;
-use rayon::prelude::*;
+use super::buckets::Bucket;
+use super::Entry;
 
 /// Runs of at most this many pairs are insertion-sorted.
 const LEAF: usize = 24;
-/// Below this many pairs, one thread sorts them all.
-const SMALL: usize = 1 << 14;
 
-type Entry<const N: usize> = ([u8; N], AccountId);
-
-/// Sort `entries` by (hash, account).
-pub fn sort<const N: usize>(mut entries: Vec<Entry<N>>) -> Vec<Entry<N>> {
-    if entries.len() < SMALL {
-        sort_from(&mut entries, 0, &mut Vec::new());
-        return entries;
+/// The pairs of `bucket` (which share their first byte), sorted by
+/// (hash, account), in `out`; `scratch` is reused across calls.
+pub fn sort_bucket<const N: usize>(
+    bucket: &Bucket<N>,
+    out: &mut Vec<Entry<N>>,
+    scratch: &mut Vec<Entry<N>>,
+) {
+    let mut counts = [0usize; 256];
+    for e in bucket.iter() {
+        counts[usize::from(e.0[1])] += 1;
     }
-    let lens = partition_first_byte(&mut entries);
-    let mut buckets = Vec::with_capacity(256);
-    let mut rest = entries.as_mut_slice();
-    for len in lens {
-        let (bucket, tail) = rest.split_at_mut(len);
-        buckets.push(bucket);
-        rest = tail;
-    }
-    buckets
-        .into_par_iter()
-        .for_each_init(Vec::new, |scratch, bucket| sort_from(bucket, 1, scratch));
-    entries
-}
-
-/// Partition `entries` in place by their first byte (American flag sort:
-/// each entry is swapped straight into its byte's bucket, following cycles)
-/// and return each bucket's length. No second copy of the entries is made:
-/// at 100M accounts that copy was 2.4 GB, the audit's peak of memory. The
-/// order inside a bucket does not matter: the buckets are sorted next, by
-/// (key, account).
-fn partition_first_byte<const N: usize>(entries: &mut [Entry<N>]) -> [usize; 256] {
-    let counts = entries
-        .par_chunks(1 << 16)
-        .map(|part| {
-            let mut count = [0usize; 256];
-            for e in part {
-                count[usize::from(e.0[0])] += 1;
-            }
-            count
-        })
-        .reduce(
-            || [0usize; 256],
-            |mut a, b| {
-                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-                a
-            },
-        );
-    let (mut next, mut ends) = ([0usize; 256], [0usize; 256]);
+    let mut starts = [0usize; 256];
     let mut at = 0;
-    for byte in 0..256 {
-        next[byte] = at;
-        at += counts[byte];
-        ends[byte] = at;
+    for (start, count) in starts.iter_mut().zip(counts) {
+        *start = at;
+        at += count;
     }
-    for byte in 0..256 {
-        while next[byte] < ends[byte] {
-            let mut held = entries[next[byte]];
-            let mut home = usize::from(held.0[0]);
-            while home != byte {
-                std::mem::swap(&mut held, &mut entries[next[home]]);
-                next[home] += 1;
-                prefetch_ahead(entries, next[home]);
-                home = usize::from(held.0[0]);
-            }
-            entries[next[byte]] = held;
-            next[byte] += 1;
+    // Resized, not cleared: every pair is overwritten below.
+    out.resize(bucket.len(), ([0; N], 0));
+    let mut fill = starts;
+    for e in bucket.iter() {
+        let digit = usize::from(e.0[1]);
+        out[fill[digit]] = *e;
+        fill[digit] += 1;
+        prefetch_ahead(out, fill[digit]);
+    }
+    for (start, count) in starts.into_iter().zip(counts) {
+        if count > 1 {
+            sort_from(&mut out[start..start + count], 2, scratch);
         }
     }
-    counts
 }
 
 /// Pairs a write head looks ahead: about six cache lines.
 const AHEAD: usize = 16;
 
-/// Start loading the pairs a little past bucket head `at`. The 256 heads
-/// are 256 sequential streams, more than the CPU's prefetcher follows, so
-/// without this nearly every head's next cache line is a miss to memory
-/// (about 35 ns a pair at 10M pairs; the sort phase took a fifth less
-/// with it).
+/// Start loading the pairs a little past write head `at`. The 256 heads
+/// of a scatter are 256 sequential streams, more than the CPU's prefetcher
+/// follows, so without this nearly every head's next cache line is a miss.
 #[inline]
 #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
 fn prefetch_ahead<const N: usize>(entries: &[Entry<N>], at: usize) {
@@ -134,7 +94,13 @@ fn sort_from<const N: usize>(run: &mut [Entry<N>], mut byte: usize, scratch: &mu
             counts[usize::from(e.0[byte])] += 1;
         }
         if counts[usize::from(run[0].0[byte])] == run.len() {
-            byte += 1;
+            // A popular password's run: one pass instead of one per byte.
+            let key = run[0].0;
+            byte = if run.iter().all(|e| e.0 == key) {
+                N
+            } else {
+                byte + 1
+            };
             continue;
         }
         let mut starts = [0usize; 256];
@@ -152,6 +118,12 @@ fn sort_from<const N: usize>(run: &mut [Entry<N>], mut byte: usize, scratch: &mu
             run[fill[digit]] = *e;
             fill[digit] += 1;
         }
+        if counts.iter().all(|&c| c <= LEAF) {
+            // Every part is a leaf: no pair is more than a leaf away from
+            // its place, and one insertion sort of the run finishes them
+            // all without a call per part.
+            return insertion_sort(run);
+        }
         for (start, count) in starts.into_iter().zip(counts) {
             if count > 1 {
                 sort_from(&mut run[start..start + count], byte + 1, scratch);
@@ -165,7 +137,7 @@ fn insertion_sort<const N: usize>(run: &mut [Entry<N>]) {
     for i in 1..run.len() {
         let e = run[i];
         let mut j = i;
-        while j > 0 && run[j - 1] > e {
+        while j > 0 && less(&e, &run[j - 1]) {
             run[j] = run[j - 1];
             j -= 1;
         }
@@ -173,11 +145,49 @@ fn insertion_sort<const N: usize>(run: &mut [Entry<N>]) {
     }
 }
 
+/// `a < b` by (key, account), the key compared eight bytes at a time as
+/// big-endian numbers (the standard comparison of byte arrays is a call
+/// to `memcmp`, most of an insertion sort's time).
+#[inline]
+fn less<const N: usize>(a: &Entry<N>, b: &Entry<N>) -> bool {
+    let word = |k: &[u8; N], at: usize| {
+        let mut w = [0u8; 8];
+        let n = (N - at).min(8);
+        w[..n].copy_from_slice(&k[at..at + n]);
+        u64::from_be_bytes(w)
+    };
+    let mut at = 0;
+    while at < N {
+        let (x, y) = (word(&a.0, at), word(&b.0, at));
+        if x != y {
+            return x < y;
+        }
+        at += 8;
+    }
+    a.1 < b.1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use crate::accounts::AccountId;
+    use crate::queryset::buckets::Buckets;
     use crate::test_rng::SplitMix;
+
+    /// The pairs pushed into buckets, each bucket sorted, in bucket order:
+    /// what the build sees.
+    fn sort<const N: usize>(entries: Vec<Entry<N>>) -> Vec<Entry<N>> {
+        let mut buckets = Buckets::default();
+        entries.into_iter().for_each(|e| buckets.push(e));
+        let (mut out, mut scratch) = (Vec::new(), Vec::new());
+        let mut sorted = Vec::new();
+        for bucket in buckets.into_buckets() {
+            sort_bucket(&bucket, &mut out, &mut scratch);
+            sorted.extend_from_slice(&out);
+        }
+        sorted
+    }
 
     fn random_key<const N: usize>(rng: &mut SplitMix) -> [u8; N] {
         let mut k = [0u8; N];
@@ -229,7 +239,7 @@ mod tests {
         let mut rng = SplitMix(7);
         for (n, popular) in [
             (1000, 0),
-            (SMALL as u32, 0),
+            (1 << 14, 0),
             (200_000, 0),
             (200_000, 3),
             (200_000, 1000),
