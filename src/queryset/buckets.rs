@@ -14,7 +14,7 @@
 //! allocator may keep freed heap memory; the build frees each bucket while
 //! it fills the query set, so the pairs and the set are never both whole).
 
-use super::Entry;
+use super::{prefetch, Entry, AHEAD};
 use crate::huge_pages;
 use memmap2::MmapMut;
 
@@ -117,7 +117,14 @@ impl<const N: usize> Block<N> {
 
     fn push(&mut self, entry: Entry<N>) {
         let len = self.len;
-        self.entries_mut_to(len + 1)[len] = entry;
+        let entries = self.entries_mut_to(len + 1);
+        entries[len] = entry;
+        // The pair `AHEAD` places on, inside the block or one past its end.
+        prefetch(
+            entries
+                .as_ptr()
+                .wrapping_add(len + AHEAD.min(self.cap - len)),
+        );
     }
 
     fn entries(&self) -> &[Entry<N>] {

@@ -17,7 +17,7 @@
 //! The order is exactly a comparison sort's by (hash, account).
 
 use super::buckets::Bucket;
-use super::Entry;
+use super::{prefetch, Entry, AHEAD};
 
 /// Runs of at most this many pairs are insertion-sorted.
 const LEAF: usize = 24;
@@ -46,31 +46,15 @@ pub fn sort_bucket<const N: usize>(
         let digit = usize::from(e.0[1]);
         out[fill[digit]] = *e;
         fill[digit] += 1;
-        prefetch_ahead(out, fill[digit]);
+        // 256 write heads are more streams than the CPU's prefetcher
+        // follows: without this nearly every head's next line is a miss.
+        if let Some(ahead) = out.get(fill[digit] + AHEAD) {
+            prefetch(ahead);
+        }
     }
     for (start, count) in starts.into_iter().zip(counts) {
         if count > 1 {
             sort_from(&mut out[start..start + count], 2, scratch);
-        }
-    }
-}
-
-/// Pairs a write head looks ahead: about six cache lines.
-const AHEAD: usize = 16;
-
-/// Start loading the pairs a little past write head `at`. The 256 heads
-/// of a scatter are 256 sequential streams, more than the CPU's prefetcher
-/// follows, so without this nearly every head's next cache line is a miss.
-#[inline]
-#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
-fn prefetch_ahead<const N: usize>(entries: &[Entry<N>], at: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(pair) = entries.get(at + AHEAD) {
-        // SAFETY: the address is that of a live element; prefetching has
-        // no effect on program state and never faults.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>((pair as *const Entry<N>).cast::<i8>());
         }
     }
 }
