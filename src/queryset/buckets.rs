@@ -150,8 +150,7 @@ mod tests {
 
     #[test]
     fn pairs_come_back_by_first_byte_in_push_order() {
-        let mut b = Buckets::<16>::default();
-        assert!(b.into_buckets().is_empty());
+        assert!(Buckets::<16>::default().into_buckets().is_empty());
         let mut b = Buckets::<16>::default();
         // Enough pairs in bucket 7 to need several blocks.
         let n = (FIRST_BLOCK * 5) as u32;
