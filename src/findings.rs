@@ -8,6 +8,7 @@
 //! come out in input order; the index is read in input order as it stands.
 
 use crate::accounts::AccountId;
+use crate::page_backing;
 use crate::policy::banned::Rule as BannedRule;
 use std::ops::Range;
 
@@ -159,24 +160,33 @@ const SEVERITY_REASONS: [u16; 4] = {
     masks
 };
 
-/// Everything found about one account.
+/// Everything found about one account, in 24 bytes: a fifth of an export
+/// can have findings, and each byte is 20 MB of memory touched at 100M
+/// accounts.
 #[derive(Clone, Debug, Default)]
 pub struct Finding {
     reasons: u16,
-    /// Highest prevalence count among the sources that count.
-    pub max_count: Option<u64>,
-    /// Bit `i` set when source `i` matched.
-    pub sources: u64,
-    /// The shared-password group (id, size), when in one.
-    pub shared: Option<(u32, u32)>,
     /// How the account matched a leaked identity (best tier), when it did.
     pub tier: Option<crate::match_tier::Tier>,
     /// The rules by which a banned word was found (bits of
     /// [`BannedRule`]).
     pub banned_rules: u8,
+    /// The id of the account's shared-password group, or 0 (the sizes are
+    /// in [`Findings`]).
+    group: u32,
+    /// Bit `i` set when source `i` matched.
+    pub sources: u64,
+    /// 1 + the highest prevalence count among the sources that count, or 0
+    /// (an `Option<u64>` would take 16 bytes). Counts saturate at 2^64 - 2.
+    count: u64,
 }
 
 impl Finding {
+    /// Highest prevalence count among the sources that count.
+    pub fn max_count(&self) -> Option<u64> {
+        self.count.checked_sub(1)
+    }
+
     pub fn has(&self, reason: Reason) -> bool {
         self.reasons & reason.bit() != 0
     }
@@ -204,6 +214,8 @@ pub struct Findings {
     /// As long as the highest account with a finding.
     slot: Vec<u32>,
     found: Vec<Finding>,
+    /// The size of shared-password group `id` is `group_sizes[id - 1]`.
+    group_sizes: Vec<u32>,
     /// Reasons recorded; others are ignored (`--only`, `--exclude`).
     enabled: u16,
 }
@@ -221,6 +233,7 @@ impl Findings {
         Findings {
             slot: Vec::new(),
             found: Vec::new(),
+            group_sizes: Vec::new(),
             enabled: enabled
                 .iter()
                 .fold(Reason::Unchecked.bit(), |b, r| b | r.bit()),
@@ -232,14 +245,18 @@ impl Findings {
     }
 
     /// Make room for findings about `more` accounts among the first
-    /// `accounts`, when that many are about to be recorded at once (a
-    /// shared group of millions): one allocation instead of a doubling
-    /// series, each doubling a copy of all before it.
+    /// `accounts`, when that many are about to be recorded at once (shared
+    /// groups of millions): one allocation instead of a doubling series,
+    /// each doubling a copy of all before it, and its pages supplied on
+    /// every core before one thread fills them.
     pub fn reserve(&mut self, accounts: usize, more: usize) {
         if self.slot.len() < accounts {
+            self.slot.reserve_exact(accounts - self.slot.len());
+            page_backing::populate(self.slot.spare_capacity_mut());
             self.slot.resize(accounts, 0);
         }
         self.found.reserve(more);
+        page_backing::populate(self.found.spare_capacity_mut());
     }
 
     /// Record `reason` for `account`.
@@ -267,7 +284,7 @@ impl Findings {
         if let Some(f) = self.add(account, reason) {
             f.sources |= 1u64 << source.min(63);
             if let Some(c) = count {
-                f.max_count = Some(f.max_count.map_or(c, |m| m.max(c)));
+                f.count = f.count.max(c.saturating_add(1));
             }
         }
     }
@@ -287,10 +304,16 @@ impl Findings {
         }
     }
 
-    /// Put `account` in shared-password group `group` of `size` accounts.
+    /// Put `account` in shared-password group `group` (numbered from 1)
+    /// of `size` accounts.
     pub fn shared(&mut self, account: AccountId, group: u32, size: u32, privileged_mix: bool) {
         if let Some(f) = self.add(account, Reason::Shared) {
-            f.shared = Some((group, size));
+            f.group = group;
+            let i = group as usize - 1;
+            if i >= self.group_sizes.len() {
+                self.group_sizes.resize(i + 1, 0);
+            }
+            self.group_sizes[i] = size;
         }
         if privileged_mix {
             self.add(account, Reason::PrivilegedShared);
@@ -312,6 +335,11 @@ impl Findings {
             *s = found.len() as u32;
         }
         self.found = found;
+    }
+
+    /// The shared-password group (id, size) of `finding`, when in one.
+    pub fn shared_group(&self, finding: &Finding) -> Option<(u32, u32)> {
+        (finding.group != 0).then(|| (finding.group, self.group_sizes[finding.group as usize - 1]))
     }
 
     /// One past the highest account with a finding: the accounts to walk.
@@ -420,7 +448,7 @@ mod tests {
         let sorted: Vec<_> = f.sorted().collect();
         assert_eq!(sorted[0].0, 1);
         let (_, seven) = sorted[1];
-        assert_eq!(seven.max_count, Some(10));
+        assert_eq!(seven.max_count(), Some(10));
         assert_eq!(seven.sources, 0b111);
         assert_eq!(
             seven.reasons().collect::<Vec<_>>(),
@@ -429,6 +457,18 @@ mod tests {
         assert_eq!(seven.severity(), Some(Severity::High));
         assert_eq!(f.counts().reason(Reason::Unchecked), 2);
         assert_eq!(f.counts().reason(Reason::Pwned), 1);
+        assert_eq!(sorted[0].1.max_count(), None);
+    }
+
+    #[test]
+    fn counts_of_zero_and_the_largest_are_kept() {
+        let mut f = Findings::default();
+        f.hit(0, Reason::Pwned, 0, Some(0));
+        f.hit(1, Reason::Pwned, 0, Some(u64::MAX - 1));
+        f.hit(1, Reason::Pwned, 0, Some(5));
+        let counts: Vec<_> = f.sorted().map(|(_, x)| x.max_count()).collect();
+        assert_eq!(counts, [Some(0), Some(u64::MAX - 1)]);
+        assert_eq!(std::mem::size_of::<Finding>(), 24);
     }
 
     #[test]
@@ -436,7 +476,7 @@ mod tests {
         let mut f = Findings::new(&[Reason::Shared, Reason::Short]);
         f.add(1, Reason::Pwned);
         f.add(2, Reason::Short);
-        f.shared(3, 0, 2, true);
+        f.shared(3, 1, 2, true);
         assert_eq!(f.counts().reason(Reason::Pwned), 0, "pwned not enabled");
         let sorted: Vec<_> = f.sorted().collect();
         assert_eq!(sorted[0].1.severity(), Some(Severity::Low));
@@ -445,7 +485,8 @@ mod tests {
             Some(Severity::Medium),
             "privileged-shared disabled"
         );
-        assert_eq!(sorted[1].1.shared, Some((0, 2)));
+        assert_eq!(f.shared_group(sorted[1].1), Some((1, 2)));
+        assert_eq!(f.shared_group(sorted[0].1), None);
         let counts = f.counts();
         assert_eq!(counts.at_least(Severity::Medium), 1);
         assert_eq!(counts.at_least(Severity::Low), 2);

@@ -10,7 +10,7 @@ mod radix;
 
 use crate::accounts::AccountId;
 use crate::hash::HashKind;
-use crate::huge_pages;
+use crate::page_backing;
 use buckets::{Bucket, Buckets};
 use rayon::prelude::*;
 
@@ -75,9 +75,9 @@ impl<const N: usize> Pending<N> {
         let mut starts = vec![0u32; distinct + 1];
         starts[distinct] = pairs as u32;
         let mut accounts: Vec<AccountId> = vec![0; pairs];
-        huge_pages::advise(&mut hashes);
-        huge_pages::advise(&mut starts);
-        huge_pages::advise(&mut accounts);
+        page_backing::advise(&mut hashes);
+        page_backing::advise(&mut starts);
+        page_backing::advise(&mut accounts);
         let mut parts = Vec::with_capacity(buckets.len());
         let (mut h, mut s, mut a) = (&mut hashes[..], &mut starts[..distinct], &mut accounts[..]);
         let mut base = 0;
@@ -205,9 +205,20 @@ impl QuerySet {
         }
     }
 
-    /// The accounts that use distinct hash `i`.
+    /// The accounts that use distinct hash `i`, in input order.
     pub fn accounts_of(&self, i: usize) -> &[AccountId] {
         &self.accounts[self.starts[i] as usize..self.starts[i + 1] as usize]
+    }
+
+    /// The distinct hashes that at least `min` accounts use, in order:
+    /// one pass over the set's offsets, on every core.
+    pub fn shared_by_at_least(&self, min: usize) -> Vec<usize> {
+        self.starts
+            .par_windows(2)
+            .enumerate()
+            .filter(|(_, w)| (w[1] - w[0]) as usize >= min)
+            .map(|(i, _)| i)
+            .collect()
     }
 }
 

@@ -15,7 +15,7 @@
 //! it fills the query set, so the pairs and the set are never both whole).
 
 use super::{prefetch, Entry, AHEAD};
-use crate::huge_pages;
+use crate::page_backing;
 use memmap2::MmapMut;
 
 /// The first block of a bucket, in pairs.
@@ -110,7 +110,7 @@ impl<const N: usize> Block<N> {
         let mut map = MmapMut::map_anon(cap * std::mem::size_of::<Entry<N>>())
             .unwrap_or_else(|e| panic!("cannot map memory for {cap} hashes: {e}"));
         if cap >= HUGE_BLOCK {
-            huge_pages::advise(&mut map);
+            page_backing::advise(&mut map);
         }
         Block { map, len: 0, cap }
     }

@@ -202,6 +202,7 @@ impl Context<'_> {
             ..
         } = chunk;
         let from = self.accounts.origin(id);
+        let shared = self.findings.shared_group(finding);
         let reason_bits = Reason::ALL
             .into_iter()
             .enumerate()
@@ -212,7 +213,7 @@ impl Context<'_> {
             .formatted(reasons.get(reason_bits, |cell| {
                 join_into(cell, finding.reasons().map(Reason::name))
             }))
-            .number(finding.max_count)
+            .number(finding.max_count())
             .formatted(sources.get(finding.sources, |cell| {
                 scratch.clear();
                 join_into(scratch, self.sources_of(finding.sources));
@@ -220,8 +221,8 @@ impl Context<'_> {
             }))
             .word(self.accounts.status(id).label().as_bytes())
             .word(finding.severity().map_or("", |s| s.name()).as_bytes())
-            .number(finding.shared.map(|(g, _)| u64::from(g)))
-            .number(finding.shared.map(|(_, n)| u64::from(n)))
+            .number(shared.map(|(g, _)| u64::from(g)))
+            .number(shared.map(|(_, n)| u64::from(n)))
             .word(finding.tier.map_or("", |t| t.name()).as_bytes())
             .formatted(banned.get(finding.banned_rules, |cell| {
                 join_into(

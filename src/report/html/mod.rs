@@ -142,7 +142,7 @@ impl Details {
         let mut listed_only = 0;
         let mut privileged: Vec<(Reverse<Option<Severity>>, AccountId, &Finding)> = Vec::new();
         for (id, f) in findings.sorted() {
-            match f.max_count {
+            match f.max_count() {
                 Some(count) => prevalence[decade(count)] += 1,
                 None if f.has(Reason::Pwned) => listed_only += 1,
                 None => {}
