@@ -16,18 +16,13 @@
 //! - compiled stores are public data too, but synced: one large file whose
 //!   header is written last.
 //!
-//! A durable file streamed through [`write`] is handed to the disk as it
-//! goes: every [`WRITEBACK_EVERY`] bytes, Linux's `sync_file_range` starts
-//! writing the range just written, without waiting for it. Left to the
-//! kernel, a reset list of a hundred million accounts (gigabytes) sat dirty
-//! in memory until the fsync before the rename, which then wrote all of it
-//! while the audit waited (1.7 s of a 7 s report); started early, the disk
-//! works while later rows are formatted and the fsync finds little left.
-//! The fsync stays: it is what makes the file durable, and it reports any
-//! write error. Elsewhere the hint is skipped.
+//! A durable file streamed through [`write`] is written around the page
+//! cache (see [`direct`]); the fsync before the rename stays: it is what
+//! makes the file durable, and it reports any write error.
+
+mod direct;
 
 use anyhow::{Context, Result};
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -74,79 +69,18 @@ pub fn write(
     fill: impl FnOnce(&mut dyn Write) -> Result<()>,
 ) -> Result<()> {
     let tmp = temp_beside(path, kind)?;
-    {
-        let every = kind.durable.then_some(WRITEBACK_EVERY);
-        let mut out = BufWriter::new(Writeback::new(tmp.as_file(), every));
+    let cannot = || format!("cannot write {}", path.display());
+    if kind.durable {
+        let mut out = direct::DirectWriter::new(tmp.as_file()).with_context(cannot)?;
         fill(&mut out)?;
-        out.flush()
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        out.finish().with_context(cannot)?;
+    } else {
+        let mut out = BufWriter::new(tmp.as_file());
+        fill(&mut out)?;
+        out.flush().with_context(cannot)?;
     }
     persist(tmp, path, kind)
 }
-
-/// Bytes written between two starts of writeback to the disk. Small
-/// enough that the call hardly waits: the kernel throttles a large
-/// writeback, and writing 2 GiB here, the calls took 0.3 s in all in
-/// 64 MiB ranges against 0.1 s in 8 MiB ranges.
-const WRITEBACK_EVERY: u64 = 8 << 20;
-
-/// A new file being written from its start, whose data is handed to the
-/// disk every `every` bytes (see the module doc).
-struct Writeback<'f> {
-    file: &'f File,
-    every: Option<u64>,
-    written: u64,
-    /// Where the range not yet handed to the disk starts.
-    started: u64,
-}
-
-impl<'f> Writeback<'f> {
-    fn new(file: &'f File, every: Option<u64>) -> Writeback<'f> {
-        Writeback {
-            file,
-            every,
-            written: 0,
-            started: 0,
-        }
-    }
-}
-
-impl Write for Writeback<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.written += n as u64;
-        if let Some(every) = self.every {
-            if self.written - self.started >= every {
-                start_writeback(self.file, self.started, self.written - self.started);
-                self.started = self.written;
-            }
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.file.flush()
-    }
-}
-
-/// Start writing `len` bytes of `file` from `offset` to the disk, without
-/// waiting. A hint: where it fails (a file system without it), the fsync
-/// before the rename still writes everything, and reports write errors.
-#[cfg(target_os = "linux")]
-fn start_writeback(file: &File, offset: u64, len: u64) {
-    use std::os::fd::AsRawFd;
-    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
-        return;
-    };
-    // SAFETY: a plain system call on an open descriptor; no memory is
-    // passed.
-    unsafe {
-        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn start_writeback(_: &File, _: u64, _: u64) {}
 
 /// The temporary file that will become `path`, in the same directory and
 /// with `kind`'s mode, for a writer that needs more than a stream (seeks,
@@ -223,36 +157,5 @@ mod tests {
         // The exact mode depends on the umask (tests/hibp_format.rs runs
         // with 022 and expects 0644); never executable, always owner-writable.
         assert_eq!(mode(&path) & 0o711, 0o600);
-    }
-
-    #[test]
-    fn writeback_writes_the_same_bytes_and_hands_them_on() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = File::create(dir.path().join("out")).unwrap();
-        let mut expected = Vec::new();
-        let mut w = Writeback::new(&file, Some(1000));
-        for i in 0..200u32 {
-            let piece: Vec<u8> = (0..i * 7 % 1500).map(|j| (i + j) as u8).collect();
-            w.write_all(&piece).unwrap();
-            expected.extend_from_slice(&piece);
-        }
-        w.flush().unwrap();
-        assert_eq!(w.written, expected.len() as u64);
-        assert!(
-            w.started > expected.len() as u64 - 1500,
-            "hinted up to the end"
-        );
-        assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), expected);
-    }
-
-    #[test]
-    fn writeback_passes_write_errors_on() {
-        let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
-            return;
-        };
-        let mut w = BufWriter::new(Writeback::new(&full, Some(1)));
-        let failed = w.write_all(&[0; 100_000]).and_then(|()| w.flush());
-        assert_eq!(failed.unwrap_err().raw_os_error(), Some(libc::ENOSPC));
-        assert_eq!(w.get_ref().written, 0);
     }
 }
