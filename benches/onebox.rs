@@ -110,6 +110,9 @@ fn main() -> io::Result<()> {
     })?;
     let expected = accounts.div_ceil(POPULAR_EVERY);
 
+    // Gigabytes just generated may still be on their way to the disk:
+    // flushed first, their writeback does not run during the audits.
+    Command::new("sync").status()?;
     println!("\n[warm the page cache: cat the store and the export]");
     let store_cat = cat(&files.store)?;
     let export_cat = cat(&files.export)?;
