@@ -13,6 +13,7 @@
 
 use crate::accounts::{AccountId, Accounts};
 use crate::queryset::QuerySet;
+use rayon::prelude::*;
 
 /// A group of accounts sharing one password.
 #[derive(Debug, serde::Serialize)]
@@ -55,7 +56,12 @@ impl Groups {
     }
 }
 
-/// Groups of at least `min_size` accounts.
+/// Accounts per range when the members' group ids are written on every
+/// core: a range's ids are under a megabyte, written in cache.
+const RANGE: usize = 1 << 20;
+
+/// Groups of at least `min_size` accounts: the largest first, each keeping
+/// the accounts that no larger group took.
 pub fn groups(querysets: &[QuerySet], accounts: &Accounts, min_size: usize) -> Groups {
     let min_size = min_size.max(2);
     let mut candidates: Vec<&[AccountId]> = querysets
@@ -99,21 +105,48 @@ pub fn groups(querysets: &[QuerySet], accounts: &Accounts, min_size: usize) -> G
             members: fresh,
         });
     }
-    // Number the groups by their first account, and their members to match.
+    // Number the groups by their first account.
     list.sort_unstable_by_key(|g| g.members[0]);
-    let ranks = grouped.ranks();
-    let mut ids_in_order = vec![0u32; grouped.count()];
     for (g, id) in list.iter_mut().zip(1..) {
         g.id = id;
-        for &a in &g.members {
-            ids_in_order[grouped.rank(&ranks, a)] = id;
-        }
     }
+    let ids_in_order = ids_in_order(&list, &grouped, RANGE);
     Groups {
         list,
         grouped,
         ids_in_order,
     }
+}
+
+/// The group id of every member, in input order. A range of `range`
+/// accounts (a multiple of 64) at a time on every core: each takes its
+/// part of every group's (sorted) members, and its ids are a slice of
+/// their own.
+fn ids_in_order(list: &[Group], grouped: &Bits, range: usize) -> Vec<u32> {
+    let ranks = grouped.ranks();
+    let count = grouped.count();
+    let mut ids = vec![0u32; count];
+    let mut parts = Vec::new();
+    let mut rest = &mut ids[..];
+    for word in (0..ranks.len()).step_by(range / 64) {
+        let base = ranks[word] as usize;
+        let end = ranks.get(word + range / 64).map_or(count, |&r| r as usize);
+        let (mine, tail) = std::mem::take(&mut rest).split_at_mut(end - base);
+        parts.push(((word * 64) as AccountId, base, mine));
+        rest = tail;
+    }
+    parts.into_par_iter().for_each(|(lo, base, mine)| {
+        let hi = lo.saturating_add(range as AccountId);
+        // Sorted by first member: none from here on reaches this range.
+        for g in list.iter().take_while(|g| g.members[0] < hi) {
+            let from = g.members.partition_point(|&a| a < lo);
+            let to = from + g.members[from..].partition_point(|&a| a < hi);
+            for &a in &g.members[from..to] {
+                mine[grouped.rank(&ranks, a) - base] = g.id;
+            }
+        }
+    });
+    ids
 }
 
 /// A set of accounts, a bit each.
@@ -298,6 +331,10 @@ mod tests {
             let got_in_order: Vec<(AccountId, u32)> =
                 got.members_in_order().map(|(a, g)| (a, g.id)).collect();
             assert_eq!(got_in_order, in_order, "round {round}");
+            for range in [64, 128, 640] {
+                let ids = ids_in_order(&got.list, &got.grouped, range);
+                assert_eq!(ids, got.ids_in_order, "round {round}, ranges of {range}");
+            }
         }
     }
 }
