@@ -309,7 +309,9 @@ impl Findings {
     pub fn shared(&mut self, account: AccountId, group: u32, size: u32, privileged_mix: bool) {
         if let Some(f) = self.add(account, Reason::Shared) {
             f.group = group;
-            let i = group as usize - 1;
+            let i = (group as usize)
+                .checked_sub(1)
+                .expect("groups are numbered from 1");
             if i >= self.group_sizes.len() {
                 self.group_sizes.resize(i + 1, 0);
             }

@@ -71,3 +71,20 @@ pub fn populate<T>(items: &mut [T]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contents_stay_as_they_were() {
+        let mut items: Vec<u32> = (0..3_000_000).collect();
+        items.reserve(5_000_000);
+        advise(&mut items);
+        populate(&mut items);
+        populate(items.spare_capacity_mut());
+        assert!(items.iter().zip(0..).all(|(&x, i)| x == i));
+        items.resize(8_000_000, 7);
+        assert_eq!((items[2_999_999], items[3_000_000]), (2_999_999, 7));
+    }
+}
