@@ -10,6 +10,7 @@
 use crate::accounts::AccountId;
 use crate::page_backing;
 use crate::policy::banned::Rule as BannedRule;
+use crate::prefetch::prefetch;
 use std::ops::Range;
 
 /// How urgent a finding is. Ordered: `Low < Medium < High < Critical`.
@@ -160,6 +161,9 @@ const SEVERITY_REASONS: [u16; 4] = {
     masks
 };
 
+/// Hits whose finding [`Findings::hit_each`] loads ahead.
+const HITS_AHEAD: usize = 8;
+
 /// Everything found about one account, in 24 bytes: a fifth of an export
 /// can have findings, and each byte is 20 MB of memory touched at 100M
 /// accounts.
@@ -286,6 +290,51 @@ impl Findings {
             if let Some(c) = count {
                 f.count = f.count.max(c.saturating_add(1));
             }
+        }
+    }
+
+    /// Source `source` knows the hashes of many accounts, `(account,
+    /// count)` in any order; `rule` is recorded too when the source is a
+    /// banned-word list. A corpus answers by hash, so the accounts come in
+    /// hash order, scattered: each one a miss to memory in the index and
+    /// another in its finding, unless fetched ahead. So the index entry of
+    /// the account `2 * HITS_AHEAD` on, and the finding of the one
+    /// `HITS_AHEAD` on, are loaded while this one is recorded.
+    pub fn hit_each(
+        &mut self,
+        hits: impl IntoIterator<Item = (AccountId, Option<u64>)>,
+        reason: Reason,
+        source: usize,
+        rule: Option<BannedRule>,
+    ) {
+        let mut ahead = std::collections::VecDeque::with_capacity(2 * HITS_AHEAD + 1);
+        let record = |findings: &mut Findings, (account, count)| {
+            findings.hit(account, reason, source, count);
+            if let Some(rule) = rule {
+                findings.banned(account, rule);
+            }
+        };
+        for hit in hits {
+            if let Some(slot) = self.slot.get(hit.0 as usize) {
+                prefetch(slot);
+            }
+            ahead.push_back(hit);
+            if ahead.len() > HITS_AHEAD {
+                let (account, _) = ahead[ahead.len() - 1 - HITS_AHEAD];
+                match self.slot.get(account as usize) {
+                    Some(&s) if s != 0 => {
+                        prefetch(self.found.as_ptr().wrapping_add(s as usize - 1))
+                    }
+                    _ => {}
+                }
+            }
+            if ahead.len() > 2 * HITS_AHEAD {
+                let hit = ahead.pop_front().expect("not empty");
+                record(self, hit);
+            }
+        }
+        for hit in ahead {
+            record(self, hit);
         }
     }
 
@@ -460,6 +509,50 @@ mod tests {
         assert_eq!(f.counts().reason(Reason::Unchecked), 2);
         assert_eq!(f.counts().reason(Reason::Pwned), 1);
         assert_eq!(sorted[0].1.max_count(), None);
+    }
+
+    #[test]
+    fn hits_recorded_ahead_are_the_hits_recorded_one_by_one() {
+        let mut rng = crate::test_rng::SplitMix(33);
+        for n in [0, 1, 5, 16, 17, 40, 3000] {
+            let mut each = Findings::default();
+            for a in 0..200 {
+                if rng.below(4) == 0 {
+                    each.add(a * 3, Reason::Short);
+                }
+            }
+            let mut one_by_one = Findings::default();
+            one_by_one.slot.clone_from(&each.slot);
+            one_by_one.found.clone_from(&each.found);
+            let hits: Vec<(AccountId, Option<u64>)> = (0..n)
+                .map(|_| {
+                    (
+                        rng.below(1000) as AccountId,
+                        Some(rng.below(50)).filter(|&c| c > 3),
+                    )
+                })
+                .collect();
+            each.hit_each(
+                hits.iter().copied(),
+                Reason::Banned,
+                2,
+                Some(BannedRule::Expansion),
+            );
+            for &(a, c) in &hits {
+                one_by_one.hit(a, Reason::Banned, 2, c);
+                one_by_one.banned(a, BannedRule::Expansion);
+            }
+            let seen = |f: &Findings| -> Vec<_> {
+                f.sorted()
+                    .map(|(a, x)| (a, x.reasons, x.max_count(), x.sources, x.banned_rules))
+                    .collect()
+            };
+            assert_eq!(seen(&each), seen(&one_by_one), "{n} hits");
+            assert_eq!(
+                each.counts().reason(Reason::Banned),
+                one_by_one.counts().reason(Reason::Banned)
+            );
+        }
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod memory;
 pub mod outcome;
 pub mod page_backing;
 pub mod policy;
+pub mod prefetch;
 pub mod progress;
 pub mod queryset;
 pub mod redact;

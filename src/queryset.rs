@@ -17,25 +17,12 @@ use rayon::prelude::*;
 /// A hash of `N` bytes and an account that uses it.
 type Entry<const N: usize> = ([u8; N], AccountId);
 
-/// Pairs a write head looks ahead: about six cache lines.
-const AHEAD: usize = 16;
-
-/// Start loading the cache line of `item`, to be written soon. Pairs are
+/// Pairs a write head looks ahead: about six cache lines. Pairs are
 /// written at 256 heads at once (a bucket per first byte while reading, a
 /// part per second byte while sorting), more streams than the CPU's
-/// prefetcher follows: without this nearly every head's next cache line
-/// is a miss to memory, most of the cost of a push or a scatter.
-#[inline]
-#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
-fn prefetch<T>(item: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching has no effect on program state and never
-    // faults, whatever the address.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(item.cast::<i8>());
-    }
-}
+/// prefetcher follows: without a prefetch nearly every head's next cache
+/// line is a miss to memory, most of the cost of a push or a scatter.
+const AHEAD: usize = 16;
 
 /// Hashes gathered while reading, before sorting.
 #[derive(Default)]

@@ -1185,19 +1185,15 @@ fn ask_sources(
                 progress: &bar,
             })?;
             bar.finish_and_clear();
-            let mut below = 0;
-            for &(qi, count) in &answer.hits {
-                if src.counts() && count.unwrap_or(0) < min_count {
-                    below += 1;
-                    continue;
-                }
-                for &acc in qs.accounts_of(qi) {
-                    findings.hit(acc, reason, si, count);
-                    if reason == Reason::Banned {
-                        findings.banned(acc, BannedRule::Expansion);
-                    }
-                }
-            }
+            let counted = |count: Option<u64>| !src.counts() || count.unwrap_or(0) >= min_count;
+            let below = answer.hits.iter().filter(|(_, c)| !counted(*c)).count() as u64;
+            let hits = answer.hits.iter().filter(|(_, c)| counted(*c));
+            findings.hit_each(
+                hits.flat_map(|&(qi, count)| qs.accounts_of(qi).iter().map(move |&a| (a, count))),
+                reason,
+                si,
+                (reason == Reason::Banned).then_some(BannedRule::Expansion),
+            );
             for &qi in &answer.unchecked {
                 for &acc in qs.accounts_of(qi) {
                     findings.add(acc, Reason::Unchecked);

@@ -14,8 +14,9 @@
 //! allocator may keep freed heap memory; the build frees each bucket while
 //! it fills the query set, so the pairs and the set are never both whole).
 
-use super::{prefetch, Entry, AHEAD};
+use super::{Entry, AHEAD};
 use crate::page_backing;
+use crate::prefetch::prefetch;
 use memmap2::MmapMut;
 
 /// The first block of a bucket, in pairs.

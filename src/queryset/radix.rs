@@ -17,7 +17,8 @@
 //! The order is exactly a comparison sort's by (hash, account).
 
 use super::buckets::Bucket;
-use super::{prefetch, Entry, AHEAD};
+use super::{Entry, AHEAD};
+use crate::prefetch::prefetch;
 
 /// Runs of at most this many pairs are insertion-sorted.
 const LEAF: usize = 24;
