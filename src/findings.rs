@@ -263,6 +263,15 @@ impl Findings {
         page_backing::populate(self.found.spare_capacity_mut());
     }
 
+    /// Index the first `accounts` accounts, found or not: the index grows
+    /// with the accounts while they are read, so that its memory is not
+    /// all new at once when millions of findings come after the sort.
+    pub fn cover(&mut self, accounts: usize) {
+        if self.slot.len() < accounts {
+            self.slot.resize(accounts, 0);
+        }
+    }
+
     /// Record `reason` for `account`.
     pub fn add(&mut self, account: AccountId, reason: Reason) -> Option<&mut Finding> {
         if !self.is_enabled(reason) {

@@ -623,6 +623,7 @@ impl Gathered {
             }
         }
         let rows = (batch.len() + batch.rejects.len()) as u64 + batch.skips.values().sum::<u64>();
+        self.findings.cover(self.accounts.len());
         self.rows_read += rows;
         ctx.bar.rows(rows);
         Ok(())
