@@ -1,7 +1,7 @@
 //! What the audit found per account: reasons, their severity, the highest
 //! breach prevalence, the sources that matched and the shared-password group.
 //! Only accounts with something to report get a [`Finding`]; a dense index
-//! (four bytes per account up to the last one with a finding) points at it.
+//! (four bytes per account read, see [`Findings::cover`]) points at it.
 //! Millions of accounts can be flagged at once (a fifth of an export on a few
 //! popular passwords, each also in a shared group), and a hash map paid a
 //! hash and a probe per update, twice its size in empty slots, and a sort to
@@ -215,7 +215,7 @@ impl Finding {
 /// The findings of an audit, and which reasons are being looked for.
 pub struct Findings {
     /// Per account: 1 + the index of its finding in `found`, or 0 (none).
-    /// As long as the highest account with a finding.
+    /// Covers every account read so far and every account with a finding.
     slot: Vec<u32>,
     found: Vec<Finding>,
     /// The size of shared-password group `id` is `group_sizes[id - 1]`.
@@ -402,7 +402,7 @@ impl Findings {
         (finding.group != 0).then(|| (finding.group, self.group_sizes[finding.group as usize - 1]))
     }
 
-    /// One past the highest account with a finding: the accounts to walk.
+    /// One past the highest account indexed: the accounts to walk.
     pub fn accounts_end(&self) -> AccountId {
         self.slot.len() as AccountId
     }
