@@ -56,9 +56,10 @@ impl Groups {
     }
 }
 
-/// Accounts per range when the members' group ids are written on every
-/// core: a range's ids are under a megabyte, written in cache.
-const RANGE: usize = 1 << 20;
+/// Ranges of accounts per thread when the members' group ids are written:
+/// enough to share the work, few enough that every range's pass over the
+/// groups (millions of small ones in a large export) stays cheap.
+const RANGES_PER_THREAD: usize = 4;
 
 /// Groups of at least `min_size` accounts: the largest first, each keeping
 /// the accounts that no larger group took.
@@ -110,7 +111,9 @@ pub fn groups(querysets: &[QuerySet], accounts: &Accounts, min_size: usize) -> G
     for (g, id) in list.iter_mut().zip(1..) {
         g.id = id;
     }
-    let ids_in_order = ids_in_order(&list, &grouped, RANGE);
+    let ranges = RANGES_PER_THREAD * rayon::current_num_threads();
+    let range = grouped.words.len().div_ceil(ranges).max(1) * 64;
+    let ids_in_order = ids_in_order(&list, &grouped, range);
     Groups {
         list,
         grouped,
@@ -120,8 +123,8 @@ pub fn groups(querysets: &[QuerySet], accounts: &Accounts, min_size: usize) -> G
 
 /// The group id of every member, in input order. A range of `range`
 /// accounts (a multiple of 64) at a time on every core: each takes its
-/// part of every group's (sorted) members, and its ids are a slice of
-/// their own.
+/// part of every group's (sorted) members by binary search, and its ids
+/// are a slice of their own.
 fn ids_in_order(list: &[Group], grouped: &Bits, range: usize) -> Vec<u32> {
     let ranks = grouped.ranks();
     let count = grouped.count();
