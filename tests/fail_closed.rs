@@ -510,3 +510,72 @@ fn missing_prefix_file_is_unchecked_beside_policy_findings() {
         .code(3);
     assert_eq!(with_reason(&run, "unchecked"), past);
 }
+
+/// One source finds a password, another cannot answer for it: the
+/// accounts are `pwned` (with the corpus's count) and `unchecked` at once,
+/// and the run is incomplete. The hits of a corpus are recorded in bulk
+/// (`Findings::hit_each`) before the unanswered hashes: neither may hide
+/// the other.
+#[test]
+fn a_hit_in_one_source_does_not_hide_another_sources_failure() {
+    let wd = Workdir::new();
+    let server = Server::start();
+    let shared = "Pwned-And-Shared-7!".to_string();
+    let extra = [
+        ("twin1@example.com".to_string(), shared.clone()),
+        ("twin2@example.com".to_string(), shared.clone()),
+    ];
+    wd.write("u.csv", export(30, &extra));
+    let lines = corpus(200, &[shared.clone(), password(3)]);
+    wd.write("corpus.txt", text(&lines));
+    let count = lines
+        .iter()
+        .find(|(h, _)| *h == sha1(shared.as_bytes()))
+        .map(|(_, l)| l.trim_end().rsplit(':').next().unwrap().to_string())
+        .unwrap();
+    server.fail_always(
+        &encode_hex(&sha1(shared.as_bytes()))[..5],
+        Fault::Status(500),
+    );
+    let run = wd
+        .cmd(&[
+            "audit",
+            "u.csv",
+            "--corpus",
+            "corpus.txt",
+            "--no-cache",
+            "--retries",
+            "1",
+            "--summary",
+            "s.json",
+        ])
+        .arg(format!("--api={}", server.url))
+        .run()
+        .code(3);
+    let rows: Vec<(String, String, String)> = run
+        .rows()
+        .into_iter()
+        .filter(|r| r[0].starts_with("twin"))
+        .map(|r| (r[0].clone(), r[2].clone(), r[3].clone()))
+        .collect();
+    assert_eq!(
+        rows,
+        ["twin1@example.com", "twin2@example.com"].map(|a| (
+            a.to_string(),
+            "pwned;shared;unchecked".to_string(),
+            count.clone()
+        ))
+    );
+    assert_eq!(
+        with_reason(&run, "pwned"),
+        [
+            "user3@example.com",
+            "twin1@example.com",
+            "twin2@example.com"
+        ]
+        .map(String::from)
+        .into()
+    );
+    assert_eq!(summary(&wd)["accounts_unchecked"], 2);
+    assert_no_secret(&run, &[shared]);
+}
