@@ -362,18 +362,21 @@ impl Findings {
         }
     }
 
-    /// Put `account` in shared-password group `group` (numbered from 1)
-    /// of `size` accounts.
-    pub fn shared(&mut self, account: AccountId, group: u32, size: u32, privileged_mix: bool) {
+    /// The sizes of the shared-password groups, group 1 first: set once,
+    /// before their members are recorded with [`Findings::shared`].
+    pub fn set_group_sizes(&mut self, sizes: impl IntoIterator<Item = u32>) {
+        self.group_sizes = sizes.into_iter().collect();
+    }
+
+    /// Put `account` in shared-password group `group` (numbered from 1; its
+    /// size given to [`Findings::set_group_sizes`]).
+    pub fn shared(&mut self, account: AccountId, group: u32, privileged_mix: bool) {
+        assert!(
+            (1..=self.group_sizes.len()).contains(&(group as usize)),
+            "a known group"
+        );
         if let Some(f) = self.add(account, Reason::Shared) {
             f.group = group;
-            let i = (group as usize)
-                .checked_sub(1)
-                .expect("groups are numbered from 1");
-            if i >= self.group_sizes.len() {
-                self.group_sizes.resize(i + 1, 0);
-            }
-            self.group_sizes[i] = size;
         }
         if privileged_mix {
             self.add(account, Reason::PrivilegedShared);
@@ -580,7 +583,8 @@ mod tests {
         let mut f = Findings::new(&[Reason::Shared, Reason::Short]);
         f.add(1, Reason::Pwned);
         f.add(2, Reason::Short);
-        f.shared(3, 1, 2, true);
+        f.set_group_sizes([2]);
+        f.shared(3, 1, true);
         assert_eq!(f.counts().reason(Reason::Pwned), 0, "pwned not enabled");
         let sorted: Vec<_> = f.sorted().collect();
         assert_eq!(sorted[0].1.severity(), Some(Severity::Low));
@@ -598,7 +602,8 @@ mod tests {
         assert_eq!(counts.with_severity(Severity::Medium), 1);
         assert_eq!(counts.with_severity(Severity::High), 0);
         let mut all = Findings::default();
-        all.shared(4, 1, 3, true);
+        all.set_group_sizes([3]);
+        all.shared(4, 1, true);
         assert_eq!(
             all.sorted().next().map(|(_, f)| f.severity()),
             Some(Some(Severity::Critical))

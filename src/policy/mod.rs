@@ -114,13 +114,9 @@ pub fn check_hashes(
     if members > 0 {
         findings.reserve(accounts.len(), members);
     }
+    findings.set_group_sizes(groups.list.iter().map(|g| g.size));
     for (a, g) in groups.members_in_order() {
-        findings.shared(
-            a,
-            g.id,
-            g.size,
-            g.mixes_privileged() && accounts.privileged(a),
-        );
+        findings.shared(a, g.id, g.mixes_privileged() && accounts.privileged(a));
     }
     groups.list
 }
